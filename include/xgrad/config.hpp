@@ -1,0 +1,26 @@
+// Version macros (CMake reads them from here) and the library-wide assertion.
+#pragma once
+
+#define XGRAD_VERSION_MAJOR 0
+#define XGRAD_VERSION_MINOR 1
+#define XGRAD_VERSION_PATCH 0
+
+#define XGRAD_STRINGIFY_DETAIL(x) #x
+#define XGRAD_STRINGIFY(x) XGRAD_STRINGIFY_DETAIL(x)
+#define XGRAD_VERSION_STRING                                                                                 \
+    XGRAD_STRINGIFY(XGRAD_VERSION_MAJOR) "." XGRAD_STRINGIFY(XGRAD_VERSION_MINOR) "." XGRAD_STRINGIFY(     \
+        XGRAD_VERSION_PATCH)
+
+// XGRAD_ASSERT guards internal invariants (a broken one is a bug in xgrad, not bad user input, which gets
+// a typed exception instead).  It is active unless NDEBUG is defined.
+#ifdef NDEBUG
+#define XGRAD_ASSERT(cond) ((void)0)
+#else
+#include <cstdio>
+#include <cstdlib>
+#define XGRAD_ASSERT(cond)                                                                                   \
+    ((cond) ? (void)0                                                                                        \
+            : (std::fprintf(stderr, "xgrad: internal assertion failed: %s (%s:%d)\n", #cond, __FILE__,       \
+                            __LINE__),                                                                       \
+               std::abort()))
+#endif
