@@ -1,0 +1,228 @@
+// The reverse-mode engine: Tensor::backward(), backward() and grad().  It walks the graph from the outputs
+// in reverse topological order (iteratively: graphs can be 100,000 nodes deep), calls each node's backward
+// rule and accumulates the gradients that flow into every input.
+#pragma once
+
+#include <algorithm>
+#include <initializer_list>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "../ops/elementwise.hpp"
+#include "tensor.hpp"
+
+namespace xgrad
+{
+    namespace detail
+    {
+        template <class T>
+        using NodePtr = std::shared_ptr<Node<T>>;
+
+        // Every node reachable from `roots` through parents that require a gradient, parents before
+        // children (increasing creation order), found without recursion.
+        template <class T>
+        std::vector<NodePtr<T>> reachable_in_topological_order(const std::vector<Tensor<T>>& roots)
+        {
+            std::vector<NodePtr<T>> found;
+            std::unordered_set<const Node<T>*> seen;
+            std::vector<const Tensor<T>*> stack;
+            for (const auto& root : roots)
+                stack.push_back(&root);
+            while (!stack.empty())
+            {
+                const Tensor<T>& tensor = *stack.back();
+                stack.pop_back();
+                if (!tensor.defined() || !tensor.requires_grad() || !seen.insert(tensor.node().get()).second)
+                    continue;
+                found.push_back(tensor.node());
+                for (const auto& parent : tensor.node()->parents)
+                    stack.push_back(&parent);
+            }
+            std::sort(found.begin(), found.end(),
+                      [](const NodePtr<T>& a, const NodePtr<T>& b) { return a->sequence < b->sequence; });
+            return found;
+        }
+
+        // gradient += contribution; recorded as an op when the backward pass itself is being recorded.
+        template <class T>
+        void accumulate(Tensor<T>& gradient, const Tensor<T>& contribution)
+        {
+            if (!gradient.defined())
+                gradient = contribution;
+            else if (is_grad_enabled())
+                gradient = add(gradient, contribution);
+            else if (gradient.node().use_count() == 1 && !gradient.requires_grad())
+                gradient.mutable_value() += contribution.value();   // sole owner: add in place
+            else
+                gradient = Tensor<T>(xt::xarray<T>(gradient.value() + contribution.value()));
+        }
+
+        template <class T>
+        void check_gradient_shape(const Tensor<T>& output, const Tensor<T>& gradient, const char* what)
+        {
+            if (gradient.value().shape() != output.value().shape())
+                throw shape_error(std::string(what) + ": gradient of shape " + shape_string(gradient.shape()) +
+                                  " does not match output of shape " + shape_string(output.shape()));
+        }
+
+        // The seeds dL/d(output): the given gradients, or 1 for a one-element output.
+        template <class T>
+        std::vector<Tensor<T>> seed_gradients(const std::vector<Tensor<T>>& outputs,
+                                              const std::vector<Tensor<T>>& given, const char* what)
+        {
+            if (!given.empty() && given.size() != outputs.size())
+                throw value_error(std::string(what) + ": got " + std::to_string(given.size()) +
+                                  " output gradients for " + std::to_string(outputs.size()) + " outputs");
+            std::vector<Tensor<T>> seeds;
+            for (std::size_t i = 0; i < outputs.size(); ++i)
+            {
+                const Tensor<T>& output = outputs[i];
+                if (!output.defined() || !output.requires_grad())
+                    throw autograd_error(std::string(what) + ": output " + std::to_string(i) +
+                                         " does not require grad and has no graph (was it computed under "
+                                         "NoGradGuard, or from tensors without requires_grad?)");
+                if (!given.empty() && given[i].defined())
+                {
+                    check_gradient_shape(output, given[i], what);
+                    seeds.push_back(given[i]);
+                }
+                else if (output.numel() == 1)
+                    seeds.push_back(Tensor<T>(xt::xarray<T>(xt::ones<T>(output.value().shape()))));
+                else
+                    throw autograd_error(std::string(what) + ": output " + std::to_string(i) + " has shape " +
+                                         shape_string(output.shape()) +
+                                         "; a gradient can be implied only for a one-element output, so pass "
+                                         "the output's gradient explicitly");
+            }
+            return seeds;
+        }
+
+        // Runs the backward pass from `outputs` seeded with `seeds`.  When `accumulate_into_leaves`, the
+        // gradients of leaves (and retain_grad nodes) are added to their grad(); gradients of the nodes in
+        // `captured` are returned by node.
+        template <class T>
+        std::unordered_map<const Node<T>*, Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
+                                                                    const std::vector<Tensor<T>>& seeds,
+                                                                    bool retain_graph, bool create_graph,
+                                                                    bool accumulate_into_leaves,
+                                                                    const std::unordered_set<const Node<T>*>& captured)
+        {
+            const std::vector<NodePtr<T>> order = reachable_in_topological_order(outputs);
+            std::unordered_map<const Node<T>*, Tensor<T>> pending;   // gradients not yet passed on
+            std::unordered_map<const Node<T>*, Tensor<T>> result;
+            GradModeGuard mode(create_graph);   // backward rules record only when a graph of them is wanted
+            for (std::size_t i = 0; i < outputs.size(); ++i)
+                accumulate(pending[outputs[i].node().get()], seeds[i]);
+
+            for (auto it = order.rbegin(); it != order.rend(); ++it)
+            {
+                Node<T>& node = **it;
+                auto found = pending.find(&node);
+                if (found == pending.end())
+                    continue;
+                Tensor<T> dout = std::move(found->second);
+                pending.erase(found);
+
+                if (captured.count(&node) != 0)
+                    accumulate(result[&node], dout);
+                const bool is_leaf = !node.backward && node.parents.empty();
+                if (accumulate_into_leaves && (is_leaf || node.retains_grad))
+                {
+                    Tensor<T> stored = node.grad ? Tensor<T>(std::move(node.grad)) : Tensor<T>();
+                    accumulate(stored, dout);   // in place only where nothing else shares the gradient
+                    node.grad = stored.node();
+                }
+                if (is_leaf)
+                    continue;
+                if (node.graph_released)
+                    throw autograd_error("backward: trying to go through the graph of '" + node.op +
+                                         "' a second time, but it was released after the first backward; pass "
+                                         "retain_graph = true to the first call if you need to backward twice");
+
+                const Tensor<T> self(*it);
+                const Grads<T> parent_grads = node.backward(dout, self);
+                XGRAD_ASSERT(parent_grads.size() == node.parents.size());
+                for (std::size_t p = 0; p < node.parents.size(); ++p)
+                {
+                    const Tensor<T>& parent = node.parents[p];
+                    if (!parent.requires_grad() || !parent_grads[p].defined())
+                        continue;
+                    XGRAD_ASSERT(parent_grads[p].value().shape() == parent.value().shape());
+                    accumulate(pending[parent.node().get()], parent_grads[p]);
+                }
+            }
+
+            if (!retain_graph)
+                for (const auto& node : order)
+                    if (node->backward)
+                    {
+                        node->backward = nullptr;
+                        node->graph_released = true;
+                    }
+            return result;
+        }
+    }
+
+    // Backpropagates from `outputs` and adds dL/dx to x.grad() for every leaf x that requires a gradient.
+    // `gradients` are dL/d(output) (implied 1 for one-element outputs).  The graph is released afterwards
+    // unless `retain_graph`; with `create_graph` the backward pass is itself recorded (grads of grads).
+    template <class T>
+    void backward(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& gradients = {},
+                  std::optional<bool> retain_graph = std::nullopt, bool create_graph = false)
+    {
+        const auto seeds = detail::seed_gradients(outputs, gradients, "backward");
+        detail::run_backward(outputs, seeds, retain_graph.value_or(create_graph), create_graph, true, {});
+    }
+
+    template <class T>
+    void backward(const Tensor<T>& output, const Tensor<T>& gradient = Tensor<T>(), bool retain_graph = false,
+                  bool create_graph = false)
+    {
+        backward(std::vector<Tensor<T>>{output}, std::vector<Tensor<T>>{gradient}, retain_graph || create_graph,
+                 create_graph);
+    }
+
+    template <class T>
+    void Tensor<T>::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const
+    {
+        xgrad::backward(*this, gradient, retain_graph, create_graph);
+    }
+
+    // d(sum of outputs · output gradients)/d(input) for each input, returned rather than accumulated.
+    // With `create_graph` the results carry a graph, so they can be differentiated again.  An input the
+    // outputs do not depend on gets a zero gradient.
+    template <class T>
+    std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                                bool create_graph = false, std::optional<bool> retain_graph = std::nullopt,
+                                const std::vector<Tensor<T>>& output_gradients = {})
+    {
+        const auto seeds = detail::seed_gradients(outputs, output_gradients, "grad");
+        std::unordered_set<const detail::Node<T>*> captured;
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+        {
+            if (!inputs[i].defined() || !inputs[i].requires_grad())
+                throw autograd_error("grad: input " + std::to_string(i) + " does not require grad");
+            captured.insert(inputs[i].node().get());
+        }
+        auto found = detail::run_backward(outputs, seeds, retain_graph.value_or(create_graph), create_graph, false,
+                                          captured);
+        std::vector<Tensor<T>> grads;
+        for (const auto& input : inputs)
+        {
+            auto it = found.find(input.node().get());
+            grads.push_back(it != found.end() ? it->second
+                                              : Tensor<T>(xt::xarray<T>(xt::zeros<T>(input.value().shape()))));
+        }
+        return grads;
+    }
+
+    // `grad({y}, {a, b}, true)`: the braced form, for which the vector overload cannot deduce T.
+    template <class T>
+    std::vector<Tensor<T>> grad(std::initializer_list<Tensor<T>> outputs, std::initializer_list<Tensor<T>> inputs,
+                                bool create_graph = false, std::optional<bool> retain_graph = std::nullopt)
+    {
+        return grad(std::vector<Tensor<T>>(outputs), std::vector<Tensor<T>>(inputs), create_graph, retain_graph);
+    }
+}

@@ -1,0 +1,325 @@
+// Tensor<T>: a cheap, copyable handle to a node of the autograd graph.  A node holds the value, the
+// gradient once one has been accumulated, and, for the result of an op, its parents and backward rule.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xio.hpp>
+
+#include "../error.hpp"
+
+namespace xgrad
+{
+    // Dimensions of a tensor, outermost first (row-major).
+    using Shape = std::vector<std::size_t>;
+
+    template <class T>
+    class Tensor;
+
+    // The gradients a backward rule returns: one per parent, in order.  An undefined Tensor (default
+    // constructed) stands for "no gradient for this parent" (it does not require one).
+    template <class T>
+    using Grads = std::vector<Tensor<T>>;
+
+    // A backward rule: given dL/d(out) and the op's own output, return dL/d(parent) for every parent.
+    template <class T>
+    using BackwardFn = std::function<Grads<T>(const Tensor<T>& dout, const Tensor<T>& out)>;
+
+    // ---------------------------------------------------------------------------------------------
+    // Grad mode: thread-local, switched by RAII guards.
+
+    namespace detail
+    {
+        inline bool& grad_mode_flag()
+        {
+            thread_local bool enabled = true;
+            return enabled;
+        }
+    }
+
+    // True when ops record the graph (the default); false inside a NoGradGuard.
+    inline bool is_grad_enabled() { return detail::grad_mode_flag(); }
+
+    // Sets grad mode for the current scope and restores the previous mode when it ends.
+    class GradModeGuard
+    {
+    public:
+        explicit GradModeGuard(bool enabled) : previous_(detail::grad_mode_flag())
+        {
+            detail::grad_mode_flag() = enabled;
+        }
+        ~GradModeGuard() { detail::grad_mode_flag() = previous_; }
+        GradModeGuard(const GradModeGuard&) = delete;
+        GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+    private:
+        bool previous_;
+    };
+
+    // Inference and parameter updates: ops inside this scope record no graph.
+    class NoGradGuard : public GradModeGuard
+    {
+    public:
+        NoGradGuard() : GradModeGuard(false) {}
+    };
+
+    // Turns recording back on inside a no-grad scope.
+    class EnableGradGuard : public GradModeGuard
+    {
+    public:
+        EnableGradGuard() : GradModeGuard(true) {}
+    };
+
+    namespace detail
+    {
+        // Creation order of nodes.  A node's parents always exist before it, so visiting nodes by
+        // decreasing sequence number is a topological order of the reversed graph.
+        inline std::uint64_t next_sequence_number()
+        {
+            static std::atomic<std::uint64_t> counter{0};
+            return counter.fetch_add(1, std::memory_order_relaxed);
+        }
+
+        template <class T>
+        struct Node
+        {
+            explicit Node(xt::xarray<T> v) : value(std::move(v)), sequence(next_sequence_number()) {}
+            ~Node();
+            Node(const Node&) = delete;
+            Node& operator=(const Node&) = delete;
+
+            xt::xarray<T> value;
+            std::shared_ptr<Node> grad;    // dL/d(value), for leaves and for nodes that retain their grad
+            std::uint64_t sequence;
+            bool requires_grad = false;
+            bool retains_grad = false;
+            bool graph_released = false;   // backward ran through this node without retain_graph
+            std::string op = "leaf";       // the op that produced the value
+            std::string name;              // an optional label, shown in printed graphs and traces
+            std::vector<Tensor<T>> parents;
+            BackwardFn<T> backward;
+        };
+    }
+
+    namespace detail
+    {
+        // Normalises a dim for a tensor of `ndim` dims (`extra` = 1 where one past the end is allowed).
+        inline std::size_t normalize_dim(std::ptrdiff_t dim, std::size_t ndim, const char* op, std::size_t extra = 0)
+        {
+            const auto n = static_cast<std::ptrdiff_t>(ndim + extra);
+            if (dim < -n || dim >= n)
+                throw value_error(std::string(op) + ": dim " + std::to_string(dim) + " is out of range for a " +
+                                  std::to_string(ndim) + "-d tensor");
+            return static_cast<std::size_t>(dim < 0 ? dim + n : dim);
+        }
+    }
+
+    template <class T>
+    class Tensor
+    {
+        static_assert(std::is_floating_point<T>::value, "xgrad::Tensor<T> holds float or double");
+
+    public:
+        using value_type = T;
+        using array_type = xt::xarray<T>;
+
+        // An undefined handle (no node): what a backward rule returns for a parent that needs no gradient.
+        Tensor() = default;
+
+        // A leaf holding `value`: `Tensor<double> a({{1., 2.}, {3., 4.}}, /*requires_grad=*/true);`
+        explicit Tensor(array_type value, bool requires_grad = false)
+            : node_(std::make_shared<detail::Node<T>>(std::move(value)))
+        {
+            node_->requires_grad = requires_grad;
+        }
+
+        bool defined() const { return node_ != nullptr; }
+
+        // --- value and shape ---
+        const array_type& value() const { return checked_node().value; }
+        // In-place access for optimizers and initialisers; changing the value of a tensor that an
+        // unfinished graph still needs gives wrong gradients, as in any framework.
+        array_type& mutable_value() const { return checked_node().value; }
+
+        Shape shape() const
+        {
+            const auto& s = value().shape();
+            return Shape(s.begin(), s.end());
+        }
+        // Extent of one dimension; negative dims count from the end (`shape(-1)` is the last).
+        std::size_t shape(std::ptrdiff_t dim) const { return value().shape()[normalize_dim(dim)]; }
+        std::size_t ndim() const { return value().dimension(); }
+        std::size_t numel() const { return value().size(); }
+
+        // The one element of a tensor with one element.
+        T item() const
+        {
+            if (numel() != 1)
+                throw value_error("item: tensor must have exactly one element, got shape " + shape_string(shape()));
+            return *value().data();
+        }
+
+        // Maps a possibly negative dim onto [0, ndim), or throws value_error naming `op`.
+        std::size_t normalize_dim(std::ptrdiff_t dim, const char* op = "tensor") const
+        {
+            return detail::normalize_dim(dim, ndim(), op);
+        }
+
+        // --- autograd state ---
+        bool requires_grad() const { return checked_node().requires_grad; }
+        // Marks a leaf as a parameter (or not).  Only leaves may change: a result's flag follows its inputs.
+        Tensor& requires_grad_(bool requires = true)
+        {
+            if (!is_leaf())
+                throw autograd_error("requires_grad_: only leaf tensors may change requires_grad (this is the "
+                                     "result of '" + op_name() + "'; use detach() first)");
+            checked_node().requires_grad = requires;
+            return *this;
+        }
+        // A leaf is a tensor no op produced (a parameter or an input), or one that needs no gradient.
+        bool is_leaf() const { return !checked_node().backward && checked_node().parents.empty(); }
+        // Keep the gradient of this intermediate result in grad() after backward (leaves always keep theirs).
+        void retain_grad() const { checked_node().retains_grad = true; }
+
+        bool has_grad() const { return checked_node().grad != nullptr; }
+        // dL/d(this), accumulated by backward().
+        const array_type& grad() const
+        {
+            if (!has_grad())
+                throw autograd_error("grad: this tensor has no gradient (it does not require grad, backward has "
+                                     "not reached it, or it is an intermediate result without retain_grad())");
+            return checked_node().grad->value;
+        }
+        // The gradient as a Tensor: it carries a graph after backward(..., create_graph = true).
+        Tensor grad_tensor() const
+        {
+            grad();
+            return Tensor(checked_node().grad);
+        }
+        void set_grad(const Tensor& gradient) const { checked_node().grad = gradient.node_; }
+        // Forgets the accumulated gradient; the next backward starts from zero.
+        void zero_grad() const { checked_node().grad.reset(); }
+
+        // A new leaf with a copy of the value and no history.
+        Tensor detach() const { return Tensor(value()); }
+
+        // Runs backpropagation from this tensor; defined in core/autograd.hpp.
+        void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
+
+        // --- graph introspection (printing, graph export, teaching) ---
+        const std::string& op_name() const { return checked_node().op; }
+        const std::string& name() const { return checked_node().name; }
+        Tensor& set_name(std::string label)
+        {
+            checked_node().name = std::move(label);
+            return *this;
+        }
+        const std::vector<Tensor>& parents() const { return checked_node().parents; }
+
+        // The node itself: identity for the engine and graph walkers.
+        const std::shared_ptr<detail::Node<T>>& node() const { return node_; }
+        explicit Tensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
+
+    private:
+        detail::Node<T>& checked_node() const
+        {
+            if (!node_)
+                throw value_error("tensor: this Tensor handle is undefined (default-constructed)");
+            return *node_;
+        }
+
+        std::shared_ptr<detail::Node<T>> node_;
+    };
+
+    namespace detail
+    {
+        // Tears a graph down iteratively: the default, recursive destruction of a chain of 100,000 nodes
+        // (each owning its parents) would overflow the stack.
+        template <class T>
+        Node<T>::~Node()
+        {
+            std::vector<Tensor<T>> pending = std::move(parents);
+            backward = nullptr;   // its captured copies of the parents go; `pending` still holds them
+            while (!pending.empty())
+            {
+                Tensor<T> next = std::move(pending.back());
+                pending.pop_back();
+                Node<T>* node = next.node().get();
+                if (node != nullptr && next.node().use_count() == 1)
+                {
+                    // `next` is the last owner: take its parents before it dies, so it dies shallow.
+                    for (auto& parent : node->parents)
+                        pending.push_back(std::move(parent));
+                    node->parents.clear();
+                    node->backward = nullptr;
+                }
+            }
+        }
+    }
+
+    template <class T>
+    std::ostream& operator<<(std::ostream& out, const Tensor<T>& tensor)
+    {
+        if (!tensor.defined())
+            return out << "tensor(undefined)";
+        out << "tensor(" << tensor.value();
+        if (!tensor.is_leaf())
+            out << ", grad_fn=" << tensor.op_name();
+        else if (tensor.requires_grad())
+            out << ", requires_grad=true";
+        return out << ')';
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Recording an op.
+
+    namespace detail
+    {
+        template <class T>
+        bool any_requires_grad(const std::vector<Tensor<T>>& inputs)
+        {
+            return std::any_of(inputs.begin(), inputs.end(),
+                               [](const Tensor<T>& t) { return t.defined() && t.requires_grad(); });
+        }
+    }
+
+    // Wraps an op's forward value as a Tensor.  When grad mode is on and some input requires a gradient,
+    // the result remembers its parents and `backward`, a callable taking dL/d(out) (and optionally the
+    // output itself, to reuse it: d exp(x) = exp(x) dx) and returning one gradient per parent.
+    template <class T, class Backward>
+    Tensor<T> make_result(const char* op, xt::xarray<T> value, std::vector<Tensor<T>> parents, Backward&& backward)
+    {
+        Tensor<T> result(std::move(value));
+        auto& node = *result.node();
+        node.op = op;
+        if (!is_grad_enabled() || !detail::any_requires_grad(parents))
+            return result;
+        node.requires_grad = true;
+        node.parents = std::move(parents);
+        if constexpr (std::is_invocable_v<Backward, const Tensor<T>&, const Tensor<T>&>)
+            node.backward = std::forward<Backward>(backward);
+        else
+            node.backward = [rule = std::forward<Backward>(backward)](const Tensor<T>& dout, const Tensor<T>&) {
+                return rule(dout);
+            };
+        return result;
+    }
+
+    // A constant (no gradient) with the given value: masks and other non-differentiable factors.
+    template <class T>
+    Tensor<T> constant(xt::xarray<T> value)
+    {
+        return Tensor<T>(std::move(value), false);
+    }
+}

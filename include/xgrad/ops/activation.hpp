@@ -1,0 +1,115 @@
+// Activation functions and the (log-)softmax, computed in numerically stable forms.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "elementwise.hpp"
+#include "reduce.hpp"
+
+namespace xgrad
+{
+    // y = max(x, 0)   =>  dL/dx = dL/dy * [x > 0]
+    template <class T>
+    Tensor<T> relu(const Tensor<T>& x)
+    {
+        return make_result<T>("relu", xt::maximum(x.value(), T(0)), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
+            return {mul(dout, constant<T>(xt::cast<T>(x.value() > T(0))))};
+        });
+    }
+
+    // y = x if x > 0 else slope * x   =>  dL/dx = dL/dy * (x > 0 ? 1 : slope)
+    template <class T>
+    Tensor<T> leaky_relu(const Tensor<T>& x, T negative_slope = T(0.01))
+    {
+        return make_result<T>("leaky_relu", xt::where(x.value() > T(0), x.value(), negative_slope * x.value()), {x},
+                              [x, negative_slope](const Tensor<T>& dout) -> Grads<T> {
+                                  xt::xarray<T> slope = xt::where(x.value() > T(0), T(1), negative_slope);
+                                  return {mul(dout, constant<T>(std::move(slope)))};
+                              });
+    }
+
+    // y = 1 / (1 + exp(-x))   =>  dL/dx = dL/dy * y * (1 - y)
+    template <class T>
+    Tensor<T> sigmoid(const Tensor<T>& x)
+    {
+        // exp of a non-positive number only: no overflow for large |x|.
+        const auto& v = x.value();
+        xt::xarray<T> e = xt::exp(-xt::abs(v));
+        xt::xarray<T> value = xt::where(v >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
+        return make_result<T>("sigmoid", std::move(value), {x},
+                              [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                                  return {mul(dout, mul(out, sub(T(1), out)))};
+                              });
+    }
+
+    // y = tanh(x)   =>  dL/dx = dL/dy * (1 - y^2)
+    template <class T>
+    Tensor<T> tanh(const Tensor<T>& x)
+    {
+        return make_result<T>("tanh", xt::tanh(x.value()), {x},
+                              [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                                  return {mul(dout, sub(T(1), mul(out, out)))};
+                              });
+    }
+
+    // y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (as torch.nn.functional.softplus)
+    //   =>  dL/dx = dL/dy * sigmoid(beta x), or dL/dy above the threshold
+    template <class T>
+    Tensor<T> softplus(const Tensor<T>& x, T beta = T(1), T threshold = T(20))
+    {
+        if (!(beta > T(0)))
+            throw value_error("softplus: beta must be positive");
+        const auto& v = x.value();
+        xt::xarray<T> scaled = beta * v;
+        xt::xarray<T> value = xt::where(scaled > threshold, v,
+                                        (xt::log1p(xt::exp(-xt::abs(scaled))) + xt::maximum(scaled, T(0))) / beta);
+        return make_result<T>("softplus", std::move(value), {x}, [x, beta, threshold](const Tensor<T>& dout) -> Grads<T> {
+            xt::xarray<bool> linear = beta * x.value() > threshold;
+            return {mul(dout, where(linear, T(1), sigmoid(mul(x, beta))))};
+        });
+    }
+
+    // Gaussian error linear unit.  approximate = "none": y = x * Phi(x) with Phi the normal CDF, written
+    // with erf; "tanh": y = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  Composite: no backward of its own.
+    template <class T>
+    Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none")
+    {
+        if (approximate == "none")
+            return mul(mul(x, T(0.5)), add(T(1), erf(mul(x, T(0.70710678118654752440084436210485)))));
+        if (approximate == "tanh")
+        {
+            const T sqrt_2_over_pi = T(0.79788456080286535587989211986876);
+            const Tensor<T> inner = mul(add(x, mul(pow(x, 3), T(0.044715))), sqrt_2_over_pi);
+            return mul(mul(x, T(0.5)), add(T(1), tanh(inner)));
+        }
+        throw value_error("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+    }
+
+    // y = exp(x) / sum(exp(x)) along dim   =>  dL/dx = y * (dL/dy - sum(dL/dy * y, dim))
+    template <class T>
+    Tensor<T> softmax(const Tensor<T>& x, std::ptrdiff_t dim)
+    {
+        const std::size_t d = x.normalize_dim(dim, "softmax");
+        xt::xarray<T> shifted = x.value() - xt::amax(x.value(), {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
+        xt::xarray<T> e = xt::exp(shifted);
+        xt::xarray<T> value = e / xt::sum(e, {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
+        return make_result("softmax", std::move(value), {x}, [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+            return {mul(out, sub(dout, sum(mul(dout, out), dim, true)))};
+        });
+    }
+
+    // y = x - log(sum(exp(x))) along dim   =>  dL/dx = dL/dy - exp(y) * sum(dL/dy, dim)
+    template <class T>
+    Tensor<T> log_softmax(const Tensor<T>& x, std::ptrdiff_t dim)
+    {
+        const std::size_t d = x.normalize_dim(dim, "log_softmax");
+        xt::xarray<T> shifted = x.value() - xt::amax(x.value(), {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
+        xt::xarray<T> value = shifted - xt::log(xt::sum(xt::exp(shifted), {d}, xt::keep_dims | xt::evaluation_strategy::immediate));
+        return make_result("log_softmax", std::move(value), {x},
+                           [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                               return {sub(dout, mul(exp(out), sum(dout, dim, true)))};
+                           });
+    }
+}

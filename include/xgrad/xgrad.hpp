@@ -1,0 +1,19 @@
+// The whole public API of xgrad: `#include <xgrad/xgrad.hpp>`.
+#pragma once
+
+#include "config.hpp"
+#include "error.hpp"
+
+#include "core/autograd.hpp"
+#include "core/broadcast.hpp"
+#include "core/creation.hpp"
+#include "core/tensor.hpp"
+
+#include "ops/activation.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/linalg.hpp"
+#include "ops/loss.hpp"
+#include "ops/reduce.hpp"
+#include "ops/shape.hpp"
+
+#include "testing/gradcheck.hpp"
