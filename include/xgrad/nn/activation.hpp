@@ -1,0 +1,94 @@
+// Activation functions as modules, for use inside nn::Sequential.
+#pragma once
+
+#include <string>
+
+#include "../ops/activation.hpp"
+#include "../ops/shape.hpp"
+#include "module.hpp"
+
+namespace xgrad::nn
+{
+    template <class T = float>
+    class ReLU : public Module<T>
+    {
+    public:
+        Tensor<T> forward(const Tensor<T>& input) override { return relu(input); }
+        std::string type_name() const override { return "ReLU"; }
+    };
+
+    template <class T = float>
+    class Sigmoid : public Module<T>
+    {
+    public:
+        Tensor<T> forward(const Tensor<T>& input) override { return sigmoid(input); }
+        std::string type_name() const override { return "Sigmoid"; }
+    };
+
+    template <class T = float>
+    class Tanh : public Module<T>
+    {
+    public:
+        Tensor<T> forward(const Tensor<T>& input) override { return tanh(input); }
+        std::string type_name() const override { return "Tanh"; }
+    };
+
+    template <class T = float>
+    class GELU : public Module<T>
+    {
+    public:
+        explicit GELU(std::string approximate = "none") : approximate_(std::move(approximate)) {}
+        Tensor<T> forward(const Tensor<T>& input) override { return gelu(input, approximate_); }
+        std::string type_name() const override { return "GELU"; }
+        std::string extra_repr() const override { return "approximate='" + approximate_ + "'"; }
+
+    private:
+        std::string approximate_;
+    };
+
+    template <class T = float>
+    class LeakyReLU : public Module<T>
+    {
+    public:
+        explicit LeakyReLU(double negative_slope = 0.01) : negative_slope_(negative_slope) {}
+        Tensor<T> forward(const Tensor<T>& input) override { return leaky_relu(input, T(negative_slope_)); }
+        std::string type_name() const override { return "LeakyReLU"; }
+        std::string extra_repr() const override { return "negative_slope=" + format_setting(negative_slope_); }
+
+    private:
+        double negative_slope_;
+    };
+
+    template <class T = float>
+    class Softmax : public Module<T>
+    {
+    public:
+        explicit Softmax(std::ptrdiff_t dim = -1) : dim_(dim) {}
+        Tensor<T> forward(const Tensor<T>& input) override { return softmax(input, dim_); }
+        std::string type_name() const override { return "Softmax"; }
+        std::string extra_repr() const override { return "dim=" + std::to_string(dim_); }
+
+    private:
+        std::ptrdiff_t dim_;
+    };
+
+    // Merges dims start_dim..end_dim: (N, C, H, W) -> (N, C*H*W) by default.
+    template <class T = float>
+    class Flatten : public Module<T>
+    {
+    public:
+        explicit Flatten(std::ptrdiff_t start_dim = 1, std::ptrdiff_t end_dim = -1)
+            : start_dim_(start_dim), end_dim_(end_dim)
+        {
+        }
+        Tensor<T> forward(const Tensor<T>& input) override { return flatten(input, start_dim_, end_dim_); }
+        std::string type_name() const override { return "Flatten"; }
+        std::string extra_repr() const override
+        {
+            return "start_dim=" + std::to_string(start_dim_) + ", end_dim=" + std::to_string(end_dim_);
+        }
+
+    private:
+        std::ptrdiff_t start_dim_, end_dim_;
+    };
+}

@@ -1,0 +1,27 @@
+// nn::Dropout: inverted dropout while training, the identity in eval mode.
+#pragma once
+
+#include <string>
+
+#include "../ops/dropout.hpp"
+#include "module.hpp"
+
+namespace xgrad::nn
+{
+    template <class T = float>
+    class Dropout : public Module<T>
+    {
+    public:
+        explicit Dropout(double p = 0.5) : p_(p)
+        {
+            if (!(p >= 0.0 && p <= 1.0))
+                throw value_error("Dropout: probability p must be in [0, 1], got " + std::to_string(p));
+        }
+        Tensor<T> forward(const Tensor<T>& input) override { return dropout(input, p_, this->is_training()); }
+        std::string type_name() const override { return "Dropout"; }
+        std::string extra_repr() const override { return "p=" + format_setting(p_); }
+
+    private:
+        double p_;
+    };
+}

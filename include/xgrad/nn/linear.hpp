@@ -1,0 +1,72 @@
+// nn::Linear: y = x W^T + b, with PyTorch's parameter names, layout and default initialisation.
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include "../ops/elementwise.hpp"
+#include "../ops/linalg.hpp"
+#include "init.hpp"
+#include "module.hpp"
+
+namespace xgrad
+{
+    // y = x W^T + b     x: (..., in)   W: (out, in)   b: (out)   y: (..., out)
+    // The product uses W transposed in place (no copy); gradients come from matmul and add.
+    template <class T>
+    Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>())
+    {
+        if (input.ndim() == 0 || weight.ndim() != 2 || input.shape(-1) != weight.shape(1))
+            throw shape_error("linear: input of shape " + shape_string(input.shape()) +
+                              " does not fit weight of shape " + shape_string(weight.shape()) +
+                              " (expected input (..., " + std::to_string(weight.ndim() == 2 ? weight.shape(1) : 0) +
+                              "))");
+        const Tensor<T> product = matmul(input, weight, false, true);
+        return bias.defined() ? add(product, bias) : product;
+    }
+}
+
+namespace xgrad::nn
+{
+    template <class T = float>
+    class Linear : public Module<T>
+    {
+    public:
+        // Weight and bias drawn as PyTorch does: U(-1/sqrt(in), 1/sqrt(in)) (Kaiming-uniform with a = sqrt(5)).
+        Linear(std::size_t in_features, std::size_t out_features, bool bias = true)
+            : in_features_(in_features), out_features_(out_features)
+        {
+            if (in_features == 0 || out_features == 0)
+                throw value_error("Linear: in_features and out_features must be positive");
+            weight = this->register_parameter("weight", zeros<T>({out_features, in_features}));
+            init::kaiming_uniform_(weight, std::sqrt(5.0));
+            if (bias)
+            {
+                const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+                this->bias = this->register_parameter("bias", zeros<T>({out_features}));
+                init::uniform_(this->bias, -bound, bound);
+            }
+        }
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            if (input.ndim() == 0 || input.shape(-1) != in_features_)
+                throw shape_error("Linear(" + extra_repr() + "): input must have shape (..., " +
+                                  std::to_string(in_features_) + "), got " + shape_string(input.shape()));
+            return linear(input, weight, bias);
+        }
+
+        std::string type_name() const override { return "Linear"; }
+        std::string extra_repr() const override
+        {
+            return "in_features=" + std::to_string(in_features_) + ", out_features=" + std::to_string(out_features_) +
+                   ", bias=" + (bias.defined() ? "true" : "false");
+        }
+
+        Tensor<T> weight;   // (out, in)
+        Tensor<T> bias;     // (out), undefined without bias
+
+    private:
+        std::size_t in_features_, out_features_;
+    };
+}

@@ -1,0 +1,110 @@
+// Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d, with PyTorch's parameters and buffers.
+#pragma once
+
+#include <string>
+
+#include "../ops/norm.hpp"
+#include "module.hpp"
+
+namespace xgrad::nn
+{
+    template <class T = float>
+    class LayerNorm : public Module<T>
+    {
+    public:
+        explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true)
+            : normalized_shape_(std::move(normalized_shape)), eps_(eps)
+        {
+            if (elementwise_affine)
+            {
+                weight = this->register_parameter("weight", ones<T>(normalized_shape_));
+                bias = this->register_parameter("bias", zeros<T>(normalized_shape_));
+            }
+        }
+        explicit LayerNorm(std::size_t normalized_size, double eps = 1e-5, bool elementwise_affine = true)
+            : LayerNorm(Shape{normalized_size}, eps, elementwise_affine)
+        {
+        }
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            return layer_norm(input, normalized_shape_, weight, bias, eps_);
+        }
+        std::string type_name() const override { return "LayerNorm"; }
+        std::string extra_repr() const override
+        {
+            return shape_string(normalized_shape_) + ", eps=" + format_setting(eps_) +
+                   ", elementwise_affine=" + (weight.defined() ? "true" : "false");
+        }
+
+        Tensor<T> weight;   // normalized_shape, ones
+        Tensor<T> bias;     // normalized_shape, zeros
+
+    private:
+        Shape normalized_shape_;
+        double eps_;
+    };
+
+    // Batch normalisation over (N, C) / (N, C, L) inputs (BatchNorm1d, input_rank 2 or 3) or (N, C, H, W)
+    // inputs (BatchNorm2d, input_rank 4).
+    template <class T>
+    class BatchNorm : public Module<T>
+    {
+    public:
+        BatchNorm(std::string type_name, std::size_t num_features, double eps, double momentum, bool affine)
+            : type_name_(std::move(type_name)), num_features_(num_features), eps_(eps), momentum_(momentum)
+        {
+            if (affine)
+            {
+                weight = this->register_parameter("weight", ones<T>({num_features}));
+                bias = this->register_parameter("bias", zeros<T>({num_features}));
+            }
+            running_mean = this->register_buffer("running_mean", zeros<T>({num_features}));
+            running_var = this->register_buffer("running_var", ones<T>({num_features}));
+        }
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            const bool rank_fits = type_name_ == "BatchNorm2d" ? input.ndim() == 4 : (input.ndim() == 2 || input.ndim() == 3);
+            if (!rank_fits || input.shape(1) != num_features_)
+                throw shape_error(type_name_ + "(" + std::to_string(num_features_) + "): expected input " +
+                                  (type_name_ == "BatchNorm2d" ? "(N, C, H, W)" : "(N, C) or (N, C, L)") + " with C = " +
+                                  std::to_string(num_features_) + ", got shape " + shape_string(input.shape()));
+            return batch_norm(input, running_mean, running_var, weight, bias, this->is_training(), momentum_, eps_);
+        }
+        std::string type_name() const override { return type_name_; }
+        std::string extra_repr() const override
+        {
+            return std::to_string(num_features_) + ", eps=" + format_setting(eps_) +
+                   ", momentum=" + format_setting(momentum_) + ", affine=" + (weight.defined() ? "true" : "false");
+        }
+
+        Tensor<T> weight, bias;                  // (C): scale and shift
+        Tensor<T> running_mean, running_var;     // (C): buffers, saved in the state dict
+
+    private:
+        std::string type_name_;
+        std::size_t num_features_;
+        double eps_, momentum_;
+    };
+
+    template <class T = float>
+    class BatchNorm1d : public BatchNorm<T>
+    {
+    public:
+        explicit BatchNorm1d(std::size_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true)
+            : BatchNorm<T>("BatchNorm1d", num_features, eps, momentum, affine)
+        {
+        }
+    };
+
+    template <class T = float>
+    class BatchNorm2d : public BatchNorm<T>
+    {
+    public:
+        explicit BatchNorm2d(std::size_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true)
+            : BatchNorm<T>("BatchNorm2d", num_features, eps, momentum, affine)
+        {
+        }
+    };
+}

@@ -1,0 +1,27 @@
+// Inverted dropout: during training each element is zeroed with probability p and the survivors are
+// scaled by 1/(1-p), so evaluation needs no rescaling and is the identity.
+#pragma once
+
+#include "../core/creation.hpp"
+#include "elementwise.hpp"
+
+namespace xgrad
+{
+    // y = x * m / (1 - p), m ~ Bernoulli(1 - p) per element   =>  dL/dx = dL/dy * m / (1 - p)
+    // (a product with a constant mask: mul's backward covers it)
+    template <class T, class Rng = Generator>
+    Tensor<T> dropout(const Tensor<T>& input, double p = 0.5, bool training = true, Rng& rng = default_generator())
+    {
+        if (!(p >= 0.0 && p <= 1.0))
+            throw value_error("dropout: probability p must be in [0, 1], got " + std::to_string(p));
+        if (!training || p == 0.0)
+            return input;
+        if (p == 1.0)
+            return mul(input, T(0));
+        const T keep_scale = T(1) / static_cast<T>(1.0 - p);
+        xt::xarray<T> mask(input.value().shape());
+        for (auto& m : mask)
+            m = detail::uniform01<double>(rng) >= p ? keep_scale : T(0);
+        return mul(input, constant<T>(std::move(mask)));
+    }
+}

@@ -1,0 +1,111 @@
+// Normalisation ops: layer_norm and batch_norm, composed from differentiable primitives (so both have
+// second derivatives), and embedding lookup.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "elementwise.hpp"
+#include "reduce.hpp"
+#include "shape.hpp"
+
+namespace xgrad
+{
+    // y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing dims given by
+    // normalized_shape (biased variance, as PyTorch).   x: (..., *normalized_shape)
+    template <class T>
+    Tensor<T> layer_norm(const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
+                         const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5)
+    {
+        const Shape shape = input.shape();
+        const std::size_t k = normalized_shape.size();
+        if (k == 0 || k > shape.size() || !std::equal(normalized_shape.begin(), normalized_shape.end(), shape.end() - k))
+            throw shape_error("layer_norm: input of shape " + shape_string(shape) +
+                              " does not end with normalized_shape " + shape_string(normalized_shape));
+        for (const Tensor<T>* affine : {&weight, &bias})
+            if (affine->defined() && affine->shape() != normalized_shape)
+                throw shape_error("layer_norm: weight and bias must have shape " + shape_string(normalized_shape) +
+                                  ", got " + shape_string(affine->shape()));
+        Dims dims;
+        for (std::size_t i = shape.size() - k; i < shape.size(); ++i)
+            dims.push_back(static_cast<std::ptrdiff_t>(i));
+        const Tensor<T> centered = sub(input, mean(input, dims, true));
+        const Tensor<T> variance = mean(mul(centered, centered), dims, true);
+        Tensor<T> y = div(centered, sqrt(add(variance, T(eps))));
+        if (weight.defined())
+            y = mul(y, weight);
+        return bias.defined() ? add(y, bias) : y;
+    }
+
+    // Batch normalisation over every dim but the channel dim 1: x (N, C), (N, C, L) or (N, C, H, W).
+    // Training: normalise with the batch's mean and biased variance, and update the running statistics in
+    // place: running = (1 - momentum) running + momentum * batch (unbiased variance), as PyTorch.
+    // Evaluation: normalise with the running statistics.
+    template <class T>
+    Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, const Tensor<T>& running_var,
+                         const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
+                         bool training = true, double momentum = 0.1, double eps = 1e-5)
+    {
+        if (input.ndim() < 2)
+            throw shape_error("batch_norm: input must be (N, C, ...), got shape " + shape_string(input.shape()));
+        const std::size_t channels = input.shape(1);
+        for (const Tensor<T>* per_channel : {&running_mean, &running_var, &weight, &bias})
+            if (per_channel->defined() && per_channel->shape() != Shape{channels})
+                throw shape_error("batch_norm: per-channel tensors must have shape (" + std::to_string(channels) +
+                                  ",) for input of shape " + shape_string(input.shape()) + ", got " +
+                                  shape_string(per_channel->shape()));
+        // Per-channel values broadcast as (1, C, 1, ...).
+        Dims broadcast_shape(input.ndim(), 1);
+        broadcast_shape[1] = static_cast<std::ptrdiff_t>(channels);
+        auto per_channel = [&](const Tensor<T>& t) { return reshape(t, broadcast_shape); };
+        Dims dims{0};
+        for (std::size_t i = 2; i < input.ndim(); ++i)
+            dims.push_back(static_cast<std::ptrdiff_t>(i));
+
+        Tensor<T> y;
+        if (training)
+        {
+            const std::size_t count = input.numel() / channels;
+            if (count < 2)
+                throw value_error("batch_norm: training needs more than one value per channel, got input shape " +
+                                  shape_string(input.shape()));
+            const Tensor<T> centered = sub(input, mean(input, dims, true));
+            const Tensor<T> variance = mean(mul(centered, centered), dims, true);
+            y = div(centered, sqrt(add(variance, T(eps))));
+            if (running_mean.defined() && running_var.defined())
+            {
+                NoGradGuard statistics_are_not_trained;
+                const T m = T(momentum);
+                const T unbiased = T(count) / T(count - 1);
+                running_mean.mutable_value() =
+                    (T(1) - m) * running_mean.value() + m * xt::xarray<T>(xt::mean(input.value(), std::vector<std::size_t>(dims.begin(), dims.end())));
+                running_var.mutable_value() =
+                    (T(1) - m) * running_var.value() + m * unbiased * xt::flatten(variance.value());
+            }
+        }
+        else
+        {
+            if (!running_mean.defined() || !running_var.defined())
+                throw value_error("batch_norm: evaluation mode needs running_mean and running_var");
+            y = div(sub(input, per_channel(running_mean)), sqrt(add(per_channel(running_var), T(eps))));
+        }
+        if (weight.defined())
+            y = mul(y, per_channel(weight));
+        return bias.defined() ? add(y, per_channel(bias)) : y;
+    }
+
+    // Rows of `weight` (num_embeddings, dim) picked by integer indices: y has shape indices.shape + (dim).
+    // The gradient goes to the picked rows (index_select's backward adds into them).
+    template <class T>
+    Tensor<T> embedding(const IndexArray& indices, const Tensor<T>& weight)
+    {
+        if (weight.ndim() != 2)
+            throw shape_error("embedding: weight must be (num_embeddings, embedding_dim), got shape " +
+                              shape_string(weight.shape()));
+        IndexArray flat = indices;
+        flat.reshape({indices.size()});
+        Dims shape(indices.shape().begin(), indices.shape().end());
+        shape.push_back(static_cast<std::ptrdiff_t>(weight.shape(1)));
+        return reshape(index_select(weight, 0, flat), shape);
+    }
+}
