@@ -2,9 +2,15 @@
 macro(xgrad_require_package name version debian_package)
     find_package(${name} ${version} QUIET)
     if(NOT ${name}_FOUND)
+        if(${name}_VERSION)
+            set(_xgrad_found_note "found version ${${name}_VERSION} at ${${name}_DIR}, which is too old or too new")
+        else()
+            set(_xgrad_found_note "it was not found")
+        endif()
         message(FATAL_ERROR
-            "xgrad needs ${name} >= ${version}, which was not found.\n"
-            "On Debian or Ubuntu: sudo apt-get install ${debian_package}\n"
-            "Elsewhere, install ${name} and point CMAKE_PREFIX_PATH at it.")
+            "xgrad needs ${name} ${version} (${_xgrad_found_note}).\n"
+            "On Debian 12 or Ubuntu: sudo apt-get install ${debian_package}\n"
+            "  (or run scripts/install-deps.sh from xgrad's source tree)\n"
+            "Elsewhere, install ${name} ${version} and point CMAKE_PREFIX_PATH at it.")
     endif()
 endmacro()

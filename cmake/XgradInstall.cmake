@@ -1,5 +1,4 @@
 # Installation: headers, the exported target, a CMake package config and a pkg-config file.
-include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/xgrad DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -18,5 +17,10 @@ install(FILES
     ${CMAKE_CURRENT_BINARY_DIR}/xgradConfigVersion.cmake
     DESTINATION ${XGRAD_CMAKE_DIR})
 
+# The .pc file finds its prefix relative to itself, so `cmake --install --prefix <dir>` relocates it.
+file(RELATIVE_PATH XGRAD_PC_PREFIX "/root/${CMAKE_INSTALL_DATADIR}/pkgconfig" "/root")
+string(REGEX REPLACE "/$" "" XGRAD_PC_PREFIX "${XGRAD_PC_PREFIX}")
 configure_file(cmake/xgrad.pc.in ${CMAKE_CURRENT_BINARY_DIR}/xgrad.pc @ONLY)
+# Header-only, so the .pc file goes to share/, where pkg-config looks on every architecture.
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xgrad.pc DESTINATION ${CMAKE_INSTALL_DATADIR}/pkgconfig)
+install(FILES LICENSE README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
