@@ -10,3 +10,5 @@
 #include "nn/norm.hpp"
 #include "nn/regularization.hpp"
 #include "nn/sequential.hpp"
+#include "nn/attention.hpp"
+#include "nn/transformer.hpp"

@@ -15,5 +15,10 @@
 #include "ops/loss.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
+#include "ops/attention.hpp"
+#include "ops/dropout.hpp"
+#include "ops/norm.hpp"
+
+#include "nn.hpp"
 
 #include "testing/gradcheck.hpp"

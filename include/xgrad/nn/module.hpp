@@ -169,10 +169,14 @@ namespace xgrad::nn
         // A PyTorch-style printout of the module tree with parameter counts.
         void print(std::ostream& out, const std::string& indent = "") const
         {
-            out << type_name() << '(' << extra_repr();
-            if (!children_.empty())
+            out << type_name() << '(';
+            if (children_.empty())
+                out << extra_repr();
+            else
             {
                 out << '\n';
+                if (!extra_repr().empty())
+                    out << indent << "  " << extra_repr() << '\n';
                 for (const auto& [name, child] : children_)
                 {
                     out << indent << "  (" << name << "): ";

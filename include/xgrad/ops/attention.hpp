@@ -1,0 +1,66 @@
+// Scaled dot-product attention, composed from matmul, softmax and dropout (so it has second derivatives):
+//   attention(Q, K, V) = softmax(Q K^T / sqrt(E) + mask) V
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+#include "../core/creation.hpp"
+#include "activation.hpp"
+#include "dropout.hpp"
+#include "linalg.hpp"
+
+namespace xgrad
+{
+    namespace detail
+    {
+        // The additive mask of a causal attention: -inf above the diagonal (a query sees no later key).
+        template <class T>
+        xt::xarray<T> causal_additive_mask(std::size_t queries, std::size_t keys)
+        {
+            xt::xarray<T> mask = xt::zeros<T>({queries, keys});
+            for (std::size_t i = 0; i < queries; ++i)
+                for (std::size_t j = i + 1; j < keys; ++j)
+                    mask(i, j) = -std::numeric_limits<T>::infinity();
+            return mask;
+        }
+    }
+
+    // q: (..., L, E)   k: (..., S, E)   v: (..., S, Ev)   ->   (..., L, Ev)
+    // additive_mask (broadcast to (..., L, S)) is added to the scores; is_causal masks keys after each query;
+    // dropout_p drops attention weights (pass 0 in evaluation).
+    template <class T, class Rng = Generator>
+    Tensor<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                           const Tensor<T>& additive_mask = Tensor<T>(), bool is_causal = false,
+                                           double dropout_p = 0.0, Rng& rng = default_generator())
+    {
+        if (q.ndim() < 2 || k.ndim() < 2 || v.ndim() < 2 || q.shape(-1) != k.shape(-1) || k.shape(-2) != v.shape(-2))
+            throw shape_error("scaled_dot_product_attention: expected q (..., L, E), k (..., S, E), v (..., S, Ev), "
+                              "got " + shape_string(q.shape()) + ", " + shape_string(k.shape()) + ", " +
+                              shape_string(v.shape()));
+        const T scale = T(1) / std::sqrt(static_cast<T>(q.shape(-1)));
+        Tensor<T> scores = mul(matmul(q, k, false, true), scale);   // (..., L, S)
+        if (is_causal)
+            scores = add(scores, constant<T>(detail::causal_additive_mask<T>(q.shape(-2), k.shape(-2))));
+        if (additive_mask.defined())
+        {
+            const Shape score_shape = scores.shape();
+            if (broadcast_shapes(additive_mask.shape(), score_shape, "scaled_dot_product_attention") != score_shape)
+                throw shape_error("scaled_dot_product_attention: mask of shape " + shape_string(additive_mask.shape()) +
+                                  " does not broadcast to the scores' shape " + shape_string(score_shape));
+            scores = add(scores, additive_mask);
+        }
+        const Tensor<T> weights = dropout(softmax(scores, -1), dropout_p, dropout_p > 0.0, rng);
+        return matmul(weights, v);
+    }
+
+    // The same with a boolean mask, as torch.nn.functional.scaled_dot_product_attention: true = may attend.
+    template <class T, class Rng = Generator>
+    Tensor<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                           const xt::xarray<bool>& attend_mask, bool is_causal = false,
+                                           double dropout_p = 0.0, Rng& rng = default_generator())
+    {
+        xt::xarray<T> additive = xt::where(attend_mask, T(0), -std::numeric_limits<T>::infinity());
+        return scaled_dot_product_attention(q, k, v, constant<T>(std::move(additive)), is_causal, dropout_p, rng);
+    }
+}
