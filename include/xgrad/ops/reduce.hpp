@@ -170,4 +170,10 @@ namespace xgrad
             return result;
         return detail::reshape_exact(result, detail::plan_reduction(x.shape(), dims, false, "logsumexp").output_shape);
     }
+
+    template <class T> Tensor<T> logsumexp(const Tensor<T>& x) { return logsumexp(x, Dims{}); }
+    template <class T> Tensor<T> logsumexp(const Tensor<T>& x, std::ptrdiff_t dim, bool keepdims = false)
+    {
+        return logsumexp(x, Dims{dim}, keepdims);
+    }
 }
