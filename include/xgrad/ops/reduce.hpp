@@ -159,6 +159,7 @@ namespace xgrad
     template <class T>
     Tensor<T> logsumexp(const Tensor<T>& x, const Dims& dims, bool keepdims = false)
     {
+        const auto plan = detail::plan_reduction(x.shape(), dims, keepdims, "logsumexp");   // checks dims
         Tensor<T> shift;
         {
             NoGradGuard constant_shift;
@@ -168,7 +169,7 @@ namespace xgrad
         Tensor<T> result = add(log(sum(exp(sub(x, shift)), dims, true)), shift);
         if (keepdims)
             return result;
-        return detail::reshape_exact(result, detail::plan_reduction(x.shape(), dims, false, "logsumexp").output_shape);
+        return detail::reshape_exact(result, plan.output_shape);
     }
 
     template <class T> Tensor<T> logsumexp(const Tensor<T>& x) { return logsumexp(x, Dims{}); }
