@@ -1,0 +1,351 @@
+// GEMM on row-major pointers, C = alpha·op(A)·op(B) + beta·C for float and double: a GotoBLAS/BLIS design
+// (cache blocks, packed panels, one register-blocked FMA micro-kernel), beside the plain loop it is tested against.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "../parallel.hpp"
+#include "simd.hpp"
+
+namespace xgrad::kernels
+{
+    // C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C by the definition, kept for the tests.
+    // op(A) is m×k: A is stored m×k (lda ≥ k) or, when trans_a, k×m (lda ≥ m); op(B) is k×n likewise.
+    // beta == 0 does not read C.
+    template <class T>
+    void gemm_reference(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                        const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+    {
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+            {
+                T sum = 0;
+                for (std::size_t p = 0; p < k; ++p)
+                    sum += (trans_a ? a[p * lda + i] : a[i * lda + p]) * (trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+                T& out = c[i * ldc + j];
+                out = beta == T(0) ? alpha * sum : alpha * sum + beta * out;
+            }
+    }
+
+    namespace detail
+    {
+        // The register tile and the cache blocks for T on Arch.
+        template <class T, class Arch>
+        struct gemm_blocking
+        {
+            static constexpr std::size_t width = xsimd::batch<T, Arch>::size;
+            // The micro-kernel keeps an mr × nr tile of C in registers, nr being two vectors: its 2·mr
+            // accumulators, 2 vectors of B and 1 broadcast of A fill the register file (32 with AVX-512,
+            // 16 below): 14 × 32 floats on AVX-512, 6 × 16 on AVX2.
+            static constexpr std::size_t vectors_per_row = 2;
+            static constexpr std::size_t nr = vectors_per_row * width;
+            static constexpr std::size_t registers = Arch::alignment() >= 64 ? 32 : 16;
+            static constexpr std::size_t mr = (registers - vectors_per_row - 1) / vectors_per_row;
+            // A kc × nr panel of B stays in L1 (32 KB) while the mr × kc panels of A stream past it from
+            // the mc × kc block in L2 (256 KB); the kc × nc panel of B (2 MB) sits in L3.
+            static constexpr std::size_t kc = 32 * 1024 / (nr * sizeof(T));
+            static constexpr std::size_t mc = 256 * 1024 / (kc * sizeof(T)) / mr * mr;
+            static constexpr std::size_t nc = 2 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
+        };
+
+        // Multiply-adds below which splitting a product across threads costs more than it saves.
+        constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 19;
+
+        template <std::size_t... I, class F>
+        inline void unrolled(std::index_sequence<I...>, F&& body)
+        {
+            (body(std::integral_constant<std::size_t, I>{}), ...);
+        }
+
+        // The Rows × (Vectors·width) tile of C at c = alpha · packed A panel · packed B panel + beta · C, over
+        // kc steps; only its first `cols` columns are written. The A panel holds, for each step, mr values
+        // (one column of op(A)); the B panel holds nr values (one row of op(B)). beta == 0 does not read C.
+        template <class T, class Arch, std::size_t Rows, std::size_t Vectors>
+        void gemm_micro_kernel(std::size_t kc, const T* packed_a, const T* packed_b, T alpha, T beta, T* c,
+                               std::size_t ldc, std::size_t cols)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            using blocking = gemm_blocking<T, Arch>;
+            constexpr std::size_t width = blocking::width;
+            constexpr auto rows = std::make_index_sequence<Rows>();
+            constexpr auto vectors = std::make_index_sequence<Vectors>();
+
+            batch acc[Rows][Vectors];   // (Rows, Vectors·width)
+            unrolled(rows, [&](auto r) { unrolled(vectors, [&](auto v) { acc[r][v] = batch(T(0)); }); });
+            for (std::size_t p = 0; p < kc; ++p)
+            {
+                batch b_row[Vectors];
+                unrolled(vectors, [&](auto v) { b_row[v] = batch::load_aligned(packed_b + v * width); });
+                unrolled(rows, [&](auto r) {
+                    const batch a_value(packed_a[r]);
+                    unrolled(vectors, [&](auto v) { acc[r][v] = xsimd::fma(a_value, b_row[v], acc[r][v]); });
+                });
+                packed_a += blocking::mr;
+                packed_b += blocking::nr;
+            }
+
+            const batch alpha_v(alpha);
+            if (cols == Vectors * width)
+            {
+                const batch beta_v(beta);
+                unrolled(rows, [&](auto r) {
+                    unrolled(vectors, [&](auto v) {
+                        T* out = c + r * ldc + v * width;
+                        const batch scaled = alpha_v * acc[r][v];
+                        (beta == T(0) ? scaled : xsimd::fma(beta_v, batch::load_unaligned(out), scaled))
+                            .store_unaligned(out);
+                    });
+                });
+                return;
+            }
+            alignas(scratch_alignment) T tile[Rows][Vectors * width];   // (Rows, Vectors·width)
+            unrolled(rows, [&](auto r) {
+                unrolled(vectors, [&](auto v) { (alpha_v * acc[r][v]).store_aligned(&tile[r][v * width]); });
+            });
+            for (std::size_t r = 0; r < Rows; ++r)
+                for (std::size_t j = 0; j < cols; ++j)
+                {
+                    T& out = c[r * ldc + j];
+                    out = beta == T(0) ? tile[r][j] : tile[r][j] + beta * out;
+                }
+        }
+
+        template <class T>
+        using gemm_micro_kernel_fn = void (*)(std::size_t, const T*, const T*, T, T, T*, std::size_t, std::size_t);
+
+        template <class T, class Arch, std::size_t Vectors, std::size_t... RowsMinusOne>
+        constexpr std::array<gemm_micro_kernel_fn<T>, sizeof...(RowsMinusOne)>
+        gemm_micro_kernels_by_rows(std::index_sequence<RowsMinusOne...>)
+        {
+            return {&gemm_micro_kernel<T, Arch, RowsMinusOne + 1, Vectors>...};
+        }
+
+        // Packs the mb × kb block of op(A) at a (its element (0, 0)) into panels of mr rows: panel q holds,
+        // step after step p, the mr values op(A)(q·mr + r, p); rows past mb are zero.
+        template <class T>
+        void gemm_pack_a(bool trans_a, const T* a, std::size_t lda, std::size_t mb, std::size_t kb, std::size_t mr,
+                         T* packed)
+        {
+            for (std::size_t i0 = 0; i0 < mb; i0 += mr, packed += mr * kb)
+            {
+                const std::size_t rows = std::min(mr, mb - i0);
+                if (trans_a)   // op(A)(i, p) = a[p·lda + i]: each step reads the panel's rows contiguously
+                    for (std::size_t p = 0; p < kb; ++p)
+                    {
+                        const T* column = a + p * lda + i0;
+                        T* packed_column = packed + p * mr;
+                        std::copy(column, column + rows, packed_column);
+                        std::fill(packed_column + rows, packed_column + mr, T(0));
+                    }
+                else   // op(A)(i, p) = a[i·lda + p]: each row is read contiguously
+                {
+                    for (std::size_t r = 0; r < rows; ++r)
+                    {
+                        const T* row = a + (i0 + r) * lda;
+                        for (std::size_t p = 0; p < kb; ++p)
+                            packed[p * mr + r] = row[p];
+                    }
+                    for (std::size_t r = rows; r < mr; ++r)
+                        for (std::size_t p = 0; p < kb; ++p)
+                            packed[p * mr + r] = T(0);
+                }
+            }
+        }
+
+        // Packs the kb × nb block of op(B) at b (its element (0, 0)) into panels of nr columns: panel q holds,
+        // step after step p, the nr values op(B)(p, q·nr + j); columns past nb are zero.
+        template <class T>
+        void gemm_pack_b(bool trans_b, const T* b, std::size_t ldb, std::size_t kb, std::size_t nb, std::size_t nr,
+                         T* packed)
+        {
+            for (std::size_t j0 = 0; j0 < nb; j0 += nr, packed += nr * kb)
+            {
+                const std::size_t cols = std::min(nr, nb - j0);
+                if (trans_b)   // op(B)(p, j) = b[j·ldb + p]: each column is read contiguously
+                {
+                    for (std::size_t j = 0; j < cols; ++j)
+                    {
+                        const T* column = b + (j0 + j) * ldb;
+                        for (std::size_t p = 0; p < kb; ++p)
+                            packed[p * nr + j] = column[p];
+                    }
+                    for (std::size_t j = cols; j < nr; ++j)
+                        for (std::size_t p = 0; p < kb; ++p)
+                            packed[p * nr + j] = T(0);
+                }
+                else   // op(B)(p, j) = b[p·ldb + j]: each step reads the panel's columns contiguously
+                    for (std::size_t p = 0; p < kb; ++p)
+                    {
+                        const T* row = b + p * ldb + j0;
+                        T* packed_row = packed + p * nr;
+                        std::copy(row, row + cols, packed_row);
+                        std::fill(packed_row + cols, packed_row + nr, T(0));
+                    }
+            }
+        }
+
+        // C block (mb × nb) = alpha · packed A block (mb × kb) · packed B panel (kb × nb) + beta · C block.
+        // Each kb × nr panel of B is reused from L1 by every mr × kb panel of A.
+        template <class T, class Arch>
+        void gemm_macro_kernel(std::size_t mb, std::size_t nb, std::size_t kb, T alpha, const T* packed_a,
+                               const T* packed_b, T beta, T* c, std::size_t ldc)
+        {
+            using blocking = gemm_blocking<T, Arch>;
+            static_assert(blocking::vectors_per_row == 2, "the kernel table below holds 1- and 2-vector tiles");
+            constexpr auto all_rows = std::make_index_sequence<blocking::mr>();
+            // micro_kernels[vectors - 1][rows - 1]: edge tiles get a kernel as small as they are.
+            static constexpr std::array<std::array<gemm_micro_kernel_fn<T>, blocking::mr>, 2> micro_kernels{
+                gemm_micro_kernels_by_rows<T, Arch, 1>(all_rows), gemm_micro_kernels_by_rows<T, Arch, 2>(all_rows)};
+
+            for (std::size_t j = 0; j < nb; j += blocking::nr)
+            {
+                const std::size_t cols = std::min(blocking::nr, nb - j);
+                const auto& kernels_for_cols = micro_kernels[(cols + blocking::width - 1) / blocking::width - 1];
+                for (std::size_t i = 0; i < mb; i += blocking::mr)
+                {
+                    const std::size_t rows = std::min(blocking::mr, mb - i);
+                    kernels_for_cols[rows - 1](kb, packed_a + i * kb, packed_b + j * kb, alpha, beta,
+                                               c + i * ldc + j, ldc, cols);
+                }
+            }
+        }
+
+        // The largest block ≤ max_block, a multiple of `multiple`, that cuts `extent` into equal-sized blocks.
+        inline std::size_t balanced_block(std::size_t extent, std::size_t max_block, std::size_t multiple)
+        {
+            const std::size_t blocks = (extent + max_block - 1) / max_block;
+            const std::size_t block = (extent + blocks - 1) / blocks;
+            return (block + multiple - 1) / multiple * multiple;
+        }
+
+        // gemm on the calling thread, for m, n, k ≥ 1 (see gemm for the parameters). Packed panels live in
+        // thread-local buffers that are reused from call to call.
+        template <class T, class Arch>
+        void gemm_single_thread(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                                std::size_t ldc)
+        {
+            using blocking = gemm_blocking<T, Arch>;
+            const std::size_t kc = balanced_block(k, blocking::kc, 1);
+            const std::size_t mc = balanced_block(m, blocking::mc, blocking::mr);
+            const std::size_t nc = balanced_block(n, blocking::nc, blocking::nr);
+            thread_local aligned_scratch<T> packed_a_storage, packed_b_storage;
+            T* packed_a = packed_a_storage.data(mc * kc);   // (mc, kc) in panels of mr rows
+            T* packed_b = packed_b_storage.data(kc * nc);   // (kc, nc) in panels of nr columns
+
+            for (std::size_t jc = 0; jc < n; jc += nc)
+            {
+                const std::size_t nb = std::min(nc, n - jc);
+                for (std::size_t pc = 0; pc < k; pc += kc)
+                {
+                    const std::size_t kb = std::min(kc, k - pc);
+                    gemm_pack_b(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kb, nb, blocking::nr,
+                                packed_b);
+                    const T beta_block = pc == 0 ? beta : T(1);   // later k blocks add to the first one's result
+                    for (std::size_t ic = 0; ic < m; ic += mc)
+                    {
+                        const std::size_t mb = std::min(mc, m - ic);
+                        gemm_pack_a(trans_a, trans_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mb, kb,
+                                    blocking::mr, packed_a);
+                        gemm_macro_kernel<T, Arch>(mb, nb, kb, alpha, packed_a, packed_b, beta_block,
+                                                   c + ic * ldc + jc, ldc);
+                    }
+                }
+            }
+        }
+
+        // C (m×n) = beta · C, without reading C when beta == 0.
+        template <class T>
+        void gemm_scale_c(std::size_t m, std::size_t n, T beta, T* c, std::size_t ldc)
+        {
+            if (beta == T(1))
+                return;
+            for (std::size_t i = 0; i < m; ++i)
+            {
+                T* row = c + i * ldc;
+                if (beta == T(0))
+                    std::fill(row, row + n, T(0));
+                else
+                    for (std::size_t j = 0; j < n; ++j)
+                        row[j] *= beta;
+            }
+        }
+    }
+
+    // C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C, all row-major.
+    // op(A) is m×k: A is stored m×k (lda ≥ k) or, when trans_a, k×m (lda ≥ m). op(B) is k×n likewise.
+    // beta == 0 does not read C (it may hold NaN); k == 0 or alpha == 0 gives C = beta · C without reading A, B.
+    template <class T>
+    void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+              std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+    {
+        static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm: T must be float or double");
+        using Arch = xsimd::default_arch;
+        using blocking = detail::gemm_blocking<T, Arch>;
+        if (m == 0 || n == 0)
+            return;
+        if (k == 0 || alpha == T(0))
+        {
+            detail::gemm_scale_c(m, n, beta, c, ldc);
+            return;
+        }
+
+        // Each thread takes a rectangle of C (a grid of row_parts × col_parts) and runs the blocked algorithm
+        // on it with its own packed panels: one hand-off per call and no barriers. Each thread packs all of
+        // the operand the rectangles share, an extra cost of about 1 / (its rectangle's other side) of the
+        // multiply; the grid is chosen to keep both sides long.
+        const std::size_t row_tiles = (m + blocking::mr - 1) / blocking::mr;
+        const std::size_t col_tiles = (n + blocking::nr - 1) / blocking::nr;
+        const double work = double(m) * double(n) * double(k);
+        std::size_t parts = std::min<std::size_t>(
+            get_num_threads(), std::max(1.0, work / double(detail::gemm_min_work_per_thread)));
+        std::size_t row_parts = 1;
+        std::size_t col_parts = 1;
+        for (; parts > 1; --parts)
+        {
+            double best_sides = -1;
+            for (std::size_t rows_split = 1; rows_split <= parts; ++rows_split)
+            {
+                const std::size_t cols_split = parts / rows_split;
+                if (rows_split * cols_split != parts || rows_split > row_tiles || cols_split > col_tiles)
+                    continue;
+                const double sides = double(m) / double(rows_split) + double(n) / double(cols_split);
+                if (best_sides < 0 || sides < best_sides)
+                {
+                    best_sides = sides;
+                    row_parts = rows_split;
+                    col_parts = cols_split;
+                }
+            }
+            if (best_sides >= 0)
+                break;
+        }
+        if (parts <= 1)
+        {
+            detail::gemm_single_thread<T, Arch>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+
+        parallel_for(0, parts, 1, [&](std::size_t first_part, std::size_t end_part) {
+            for (std::size_t part = first_part; part < end_part; ++part)
+            {
+                const std::size_t row_part = part / col_parts;
+                const std::size_t col_part = part % col_parts;
+                const std::size_t i0 = std::min(m, row_part * row_tiles / row_parts * blocking::mr);
+                const std::size_t i1 = std::min(m, (row_part + 1) * row_tiles / row_parts * blocking::mr);
+                const std::size_t j0 = std::min(n, col_part * col_tiles / col_parts * blocking::nr);
+                const std::size_t j1 = std::min(n, (col_part + 1) * col_tiles / col_parts * blocking::nr);
+                detail::gemm_single_thread<T, Arch>(trans_a, trans_b, i1 - i0, j1 - j0, k, alpha,
+                                                    trans_a ? a + i0 : a + i0 * lda, lda,
+                                                    trans_b ? b + j0 * ldb : b + j0, ldb, beta,
+                                                    c + i0 * ldc + j0, ldc);
+            }
+        });
+    }
+}
