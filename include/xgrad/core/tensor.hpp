@@ -17,6 +17,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xio.hpp>
 
+#include "../config.hpp"
 #include "../error.hpp"
 
 namespace xgrad
@@ -199,6 +200,12 @@ namespace xgrad
             if (!has_grad())
                 throw autograd_error("grad: this tensor has no gradient (it does not require grad, backward has "
                                      "not reached it, or it is an intermediate result without retain_grad())");
+            return checked_node().grad->value;
+        }
+        // In-place access for gradient clipping and similar post-processing.
+        array_type& mutable_grad() const
+        {
+            grad();
             return checked_node().grad->value;
         }
         // The gradient as a Tensor: it carries a graph after backward(..., create_graph = true).

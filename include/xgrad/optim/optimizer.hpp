@@ -1,0 +1,119 @@
+// The optimizer base: parameter groups, each with its own options, per-parameter state (momentum
+// buffers, moment estimates) that can be saved and restored, and zero_grad.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "../nn/module.hpp"
+
+// A chainable option, as torch's C++ options: `AdamOptions(1e-3).weight_decay(1e-2)`; `options.lr()` reads it.
+#define XGRAD_OPTION(Type, name)                                                                             \
+public:                                                                                                      \
+    auto& name(const Type& value)                                                                            \
+    {                                                                                                        \
+        name##_ = value;                                                                                     \
+        return *this;                                                                                        \
+    }                                                                                                        \
+    const Type& name() const { return name##_; }                                                             \
+                                                                                                             \
+private:                                                                                                     \
+    Type name##_
+
+namespace xgrad::optim
+{
+    template <class T, class Options>
+    class Optimizer
+    {
+    public:
+        struct ParamGroup
+        {
+            std::vector<Tensor<T>> params;
+            Options options;
+        };
+
+        virtual ~Optimizer() = default;
+
+        // One update of every parameter that has a gradient (those without one are skipped).
+        virtual void step() = 0;
+
+        void zero_grad()
+        {
+            for (auto& group : groups_)
+                for (auto& p : group.params)
+                    p.zero_grad();
+        }
+
+        // A further set of parameters with options of its own (e.g. no weight decay for biases).
+        void add_param_group(std::vector<Tensor<T>> params, Options options)
+        {
+            for (const auto& p : params)
+                if (!p.defined() || !p.requires_grad())
+                    throw value_error("optimizer: every parameter must be a defined tensor that requires grad");
+            groups_.push_back({std::move(params), std::move(options)});
+        }
+        std::vector<ParamGroup>& param_groups() { return groups_; }
+        const std::vector<ParamGroup>& param_groups() const { return groups_; }
+
+        // The optimizer's state, by name "<group>.<param>.<buffer>" plus "step": for checkpoints.
+        nn::StateDict<T> state_dict() const
+        {
+            nn::StateDict<T> state;
+            state.insert("step", xt::xarray<T>(static_cast<T>(step_count_)));
+            for (const auto& [key, value] : state_)
+                state.insert(key, value);
+            return state;
+        }
+        // Restores what state_dict() saved (strict: the same parameters with the same shapes).
+        void load_state_dict(const nn::StateDict<T>& saved)
+        {
+            std::map<std::string, xt::xarray<T>> restored;
+            for (const auto& [key, value] : saved)
+                if (key != "step")
+                    restored.emplace(key, value);
+            step_count_ = static_cast<std::size_t>(saved.at("step")());
+            state_ = std::move(restored);
+        }
+
+        std::size_t step_count() const { return step_count_; }
+
+    protected:
+        Optimizer(std::vector<Tensor<T>> params, Options defaults) { add_param_group(std::move(params), std::move(defaults)); }
+
+        // The named state buffer of parameter `index` of group `group`, created as zeros like the parameter
+        // on first use (`created` tells whether it was).
+        xt::xarray<T>& buffer(std::size_t group, std::size_t index, const char* name, const xt::xarray<T>& like,
+                              bool* created = nullptr)
+        {
+            const std::string key = std::to_string(group) + "." + std::to_string(index) + "." + name;
+            auto [position, inserted] = state_.try_emplace(key);
+            if (inserted)
+                position->second = xt::zeros<T>(like.shape());
+            if (created)
+                *created = inserted;
+            return position->second;
+        }
+
+        // Calls update(group index, param index, param, grad) for each parameter with a gradient, then counts the step.
+        template <class Update>
+        void for_each_parameter(Update&& update)
+        {
+            ++step_count_;
+            for (std::size_t g = 0; g < groups_.size(); ++g)
+                for (std::size_t i = 0; i < groups_[g].params.size(); ++i)
+                {
+                    Tensor<T>& p = groups_[g].params[i];
+                    if (p.has_grad())
+                        update(g, i, groups_[g].options, p.mutable_value(), p.grad());
+                }
+        }
+
+    private:
+        std::vector<ParamGroup> groups_;
+        std::map<std::string, xt::xarray<T>> state_;
+        std::size_t step_count_ = 0;
+    };
+}
