@@ -20,5 +20,6 @@
 #include "ops/norm.hpp"
 
 #include "nn.hpp"
+#include "optim.hpp"
 
 #include "testing/gradcheck.hpp"
