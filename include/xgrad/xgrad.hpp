@@ -10,6 +10,7 @@
 #include "core/tensor.hpp"
 
 #include "ops/activation.hpp"
+#include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/linalg.hpp"
 #include "ops/loss.hpp"

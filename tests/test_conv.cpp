@@ -1,0 +1,237 @@
+// conv2d against a direct convolution loop (strides, padding, dilation, groups, non-square kernels, odd
+// sizes), its gradients and second derivatives against finite differences, and its error messages.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include <xgrad/xgrad.hpp>
+
+using namespace xgrad;
+
+namespace
+{
+    struct conv_case
+    {
+        Shape input, weight;
+        Size2 stride, padding, dilation;
+        std::size_t groups;
+        bool bias;
+    };
+
+    std::string describe(const conv_case& c)
+    {
+        return "input " + shape_string(c.input) + " weight " + shape_string(c.weight) + " stride " +
+               shape_string(c.stride) + " padding " + shape_string(c.padding) + " dilation " +
+               shape_string(c.dilation) + " groups " + std::to_string(c.groups);
+    }
+
+    // The definition: y[n, o, i, j] = b[o] + Σ_{c, ki, kj} W[o, c, ki, kj] · x[n, g·Cg + c, i·s - p + ki·d, j·s - p + kj·d]
+    template <class T>
+    xt::xarray<T> direct_conv2d(const xt::xarray<T>& x, const xt::xarray<T>& w, const xt::xarray<T>* b,
+                                const conv_case& c)
+    {
+        const std::size_t n_batch = x.shape()[0], height = x.shape()[2], width = x.shape()[3];
+        const std::size_t c_out = w.shape()[0], c_group = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
+        const std::size_t out_per_group = c_out / c.groups;
+        const std::size_t oh = (height + 2 * c.padding[0] - c.dilation[0] * (kh - 1) - 1) / c.stride[0] + 1;
+        const std::size_t ow = (width + 2 * c.padding[1] - c.dilation[1] * (kw - 1) - 1) / c.stride[1] + 1;
+        xt::xarray<T> y = xt::zeros<T>({n_batch, c_out, oh, ow});
+        for (std::size_t n = 0; n < n_batch; ++n)
+            for (std::size_t o = 0; o < c_out; ++o)
+                for (std::size_t i = 0; i < oh; ++i)
+                    for (std::size_t j = 0; j < ow; ++j)
+                    {
+                        T total = b ? (*b)(o) : T(0);
+                        const std::size_t group = o / out_per_group;
+                        for (std::size_t ci = 0; ci < c_group; ++ci)
+                            for (std::size_t ki = 0; ki < kh; ++ki)
+                                for (std::size_t kj = 0; kj < kw; ++kj)
+                                {
+                                    const long ih = long(i * c.stride[0] + ki * c.dilation[0]) - long(c.padding[0]);
+                                    const long iw = long(j * c.stride[1] + kj * c.dilation[1]) - long(c.padding[1]);
+                                    if (ih < 0 || iw < 0 || ih >= long(height) || iw >= long(width))
+                                        continue;
+                                    total += w(o, ci, ki, kj) * x(n, group * c_group + ci, std::size_t(ih), std::size_t(iw));
+                                }
+                        y(n, o, i, j) = total;
+                    }
+        return y;
+    }
+
+    const std::vector<conv_case> forward_cases{
+        {{2, 3, 7, 9}, {4, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},
+        {{2, 3, 7, 9}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+        {{3, 2, 11, 10}, {5, 2, 3, 3}, {2, 2}, {1, 1}, {1, 1}, 1, true},
+        {{1, 4, 9, 13}, {6, 2, 2, 3}, {1, 2}, {1, 0}, {2, 1}, 2, true},
+        {{2, 3, 12, 12}, {2, 3, 3, 3}, {1, 1}, {2, 2}, {2, 2}, 1, true},
+        {{4, 6, 5, 5}, {6, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 6, true},   // depthwise
+        {{3, 8, 6, 7}, {5, 8, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1, true},   // pointwise: no im2col
+        {{2, 4, 6, 7}, {6, 2, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 2, false},
+        {{2, 4, 7, 7}, {4, 4, 1, 1}, {2, 2}, {0, 0}, {1, 1}, 1, true},   // strided 1×1
+        {{5, 1, 8, 8}, {3, 1, 5, 1}, {3, 1}, {2, 0}, {1, 1}, 1, true},   // tall kernel
+        {{1, 2, 3, 3}, {2, 2, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},   // output 1×1
+        {{2, 2, 4, 5}, {3, 2, 4, 5}, {1, 1}, {3, 3}, {1, 1}, 1, true},   // padding larger than half the kernel
+    };
+}
+
+TEST_CASE_TEMPLATE("conv2d: forward matches the direct convolution", T, float, double)
+{
+    Generator rng(7);
+    for (std::size_t threads : {1, 2})
+    {
+        set_num_threads(threads);
+        for (const auto& c : forward_cases)
+        {
+            INFO(describe(c), " threads ", threads);
+            const auto x = randn<T>(c.input, rng);
+            const auto w = randn<T>(c.weight, rng);
+            const auto b = c.bias ? randn<T>({c.weight[0]}, rng) : Tensor<T>();
+            const auto y = conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
+            const xt::xarray<T> expected = direct_conv2d(x.value(), w.value(), c.bias ? &b.value() : nullptr, c);
+            REQUIRE(y.shape() == Shape(expected.shape().begin(), expected.shape().end()));
+            const T tolerance = std::is_same<T, float>::value ? T(1e-4) : T(1e-12);
+            CHECK(xt::allclose(y.value(), expected, tolerance, tolerance));
+        }
+    }
+    set_num_threads(2);
+}
+
+TEST_CASE("conv2d: the size_t overload means the same stride, padding and dilation on both dims")
+{
+    Generator rng(3);
+    const auto x = randn<double>({2, 2, 9, 9}, rng);
+    const auto w = randn<double>({3, 2, 3, 3}, rng);
+    const auto b = randn<double>({3}, rng);
+    const auto y = conv2d(x, w, b, 2, 1, 2);
+    const auto expected = conv2d(x, w, b, Size2{2, 2}, Size2{1, 1}, Size2{2, 2});
+    CHECK(y.shape() == Shape{2, 3, 4, 4});
+    CHECK(xt::allclose(y.value(), expected.value()));
+    CHECK(conv2d(x, w).shape() == Shape{2, 3, 7, 7});
+}
+
+TEST_CASE("conv2d: gradients of input, weight and bias match finite differences")
+{
+    Generator rng(11);
+    const std::vector<conv_case> cases{
+        {{2, 2, 5, 6}, {3, 2, 3, 2}, {1, 1}, {1, 0}, {1, 1}, 1, true},
+        {{1, 4, 7, 6}, {4, 2, 3, 3}, {2, 2}, {1, 1}, {1, 1}, 2, true},
+        {{2, 2, 7, 7}, {2, 2, 2, 3}, {1, 2}, {2, 1}, {2, 2}, 1, true},
+        {{2, 3, 4, 4}, {2, 3, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1, false},
+    };
+    for (std::size_t threads : {1, 2})
+    {
+        set_num_threads(threads);
+        for (const auto& c : cases)
+        {
+            INFO(describe(c), " threads ", threads);
+            auto x = randn<double>(c.input, rng, true);
+            auto w = randn<double>(c.weight, rng, true);
+            auto b = c.bias ? randn<double>({c.weight[0]}, rng, true) : Tensor<double>();
+            std::vector<Tensor<double>> inputs{x, w};
+            if (c.bias)
+                inputs.push_back(b);
+            CHECK(gradcheck(
+                [&](const std::vector<Tensor<double>>& in) {
+                    return conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation,
+                                  c.groups);
+                },
+                inputs));
+        }
+    }
+    set_num_threads(2);
+}
+
+TEST_CASE("conv2d: second derivatives match finite differences")
+{
+    Generator rng(13);
+    const std::vector<conv_case> cases{
+        {{1, 2, 5, 5}, {2, 2, 3, 3}, {2, 1}, {1, 1}, {1, 1}, 1, true},
+        {{2, 4, 4, 5}, {2, 2, 2, 2}, {1, 1}, {0, 1}, {2, 1}, 2, false},
+    };
+    for (const auto& c : cases)
+    {
+        INFO(describe(c));
+        auto x = randn<double>(c.input, rng, true);
+        auto w = randn<double>(c.weight, rng, true);
+        auto b = c.bias ? randn<double>({c.weight[0]}, rng, true) : Tensor<double>();
+        std::vector<Tensor<double>> inputs{x, w};
+        if (c.bias)
+            inputs.push_back(b);
+        // A square makes the second derivatives depend on the values, not only on the structure.
+        CHECK(gradgradcheck(
+            [&](const std::vector<Tensor<double>>& in) {
+                auto y = conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation,
+                                c.groups);
+                return mul(y, y);
+            },
+            inputs));
+    }
+}
+
+TEST_CASE("conv2d_input_grad and conv2d_weight_grad are differentiable in both arguments")
+{
+    Generator rng(17);
+    const Shape input_shape{2, 2, 6, 5};
+    const Shape weight_shape{3, 2, 3, 2};
+    auto dy = randn<double>({2, 3, 3, 3}, rng, true);
+    auto w = randn<double>(weight_shape, rng, true);
+    auto x = randn<double>(input_shape, rng, true);
+    CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) {
+        return conv2d_input_grad(in[0], in[1], input_shape, Size2{2, 2}, Size2{1, 1});
+    }, {dy, w}));
+    CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) {
+        return conv2d_weight_grad(in[0], in[1], weight_shape, Size2{2, 2}, Size2{1, 1});
+    }, {x, dy}));
+}
+
+TEST_CASE("conv2d: a Hessian-vector product of a small convolutional net")
+{
+    // Two convolutions with a square between them: the second derivatives mix every input.
+    Generator rng(19);
+    auto x = randn<double>({1, 1, 6, 6}, rng, true);
+    auto w1 = randn<double>({2, 1, 3, 3}, rng, true);
+    auto w2 = randn<double>({1, 2, 2, 2}, rng, true);
+    CHECK(gradgradcheck([&](const std::vector<Tensor<double>>& in) {
+        const auto hidden = conv2d(in[0], in[1], Tensor<double>(), 1, 1);
+        return conv2d(mul(hidden, hidden), in[2], Tensor<double>(), 2);
+    }, {x, w1, w2}));
+}
+
+TEST_CASE("conv2d: errors name the op and the shapes")
+{
+    const auto x = zeros<float>({1, 4, 8, 8});
+    const auto w = zeros<float>({6, 2, 3, 3});
+    auto message = [](auto&& call) {
+        try
+        {
+            call();
+        }
+        catch (const error& e)
+        {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK_THROWS_AS(conv2d(zeros<float>({28, 28}), w), shape_error);
+    CHECK(message([&] { conv2d(zeros<float>({28, 28}), w); }) ==
+          "conv2d: input must be 4-D NCHW, got shape (28, 28)");
+    CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 3})), shape_error);
+    CHECK_THROWS_AS(conv2d(x, w), shape_error);   // 4 channels, weight expects 2 × 1
+    CHECK(message([&] { conv2d(x, w); }).find("(1, 4, 8, 8)") != std::string::npos);
+    CHECK_NOTHROW(conv2d(x, w, Tensor<float>(), 1, 0, 1, 2));
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 1, 3), value_error);           // 3 divides neither
+    CHECK_THROWS_AS(conv2d(x, zeros<float>({5, 2, 3, 3}), Tensor<float>(), 1, 0, 1, 2), value_error);
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 1, 0), value_error);
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 0, 0, 1, 2), value_error);            // zero stride
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 0, 2), value_error);            // zero dilation
+    CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 0, 1, 2), shape_error);
+    CHECK_NOTHROW(conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 1, 1, 2));   // fits once padded
+    CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 3, 3}), Tensor<float>(), 1, 0, 4, 2), shape_error);
+    CHECK(message([&] { conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 0, 1, 2); })
+              .find("larger than the padded input") != std::string::npos);
+    CHECK_THROWS_AS(conv2d(x, w, zeros<float>({5}), 1, 0, 1, 2), shape_error);           // bias size
+    CHECK_THROWS_AS(conv2d_input_grad(zeros<float>({1, 6, 5, 5}), w, Shape{1, 4, 8, 8}, Size2{1, 1}, Size2{0, 0},
+                                      Size2{1, 1}, 2),
+                    shape_error);   // grad_output should be (1, 6, 6, 6)
+}
