@@ -10,8 +10,8 @@ int main()
     using namespace xgrad;
     Generator rng(7);
 
-    Tensor<float> x = randn<float>({64, 2}, rng);   // (N, 2)
-    Tensor<float> true_w(xt::xarray<float>{3.f, -2.f});   // (2)
+    Tensor<float> x = randn<float>({64, 2}, rng);                  // (N, 2)
+    Tensor<float> true_w(xt::xarray<float>{3.f, -2.f});            // (2)
     Tensor<float> y = matmul(x, reshape(true_w, {2, 1})) + 0.5f;   // (N, 1)
 
     Tensor<float> w = zeros<float>({2, 1}, /*requires_grad=*/true);
