@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing xgrad needs, only those that are missing.
+# Idempotent: when everything is there it changes nothing and needs no network.  Uses sudo only when not
+# root.  Extra package names given as arguments are installed too.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config           # compiler, build system; pkg-config for xgrad.pc users
+    xtensor-dev xtl-dev libxsimd-dev           # the library's own dependencies
+    doctest-dev                                # tests
+    libbenchmark-dev                           # benchmarks
+    nlohmann-json3-dev zlib1g-dev libcli11-dev # safetensors io, gzip IDX data, example command lines
+    "$@"
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+    [[ "$status" == installed ]] || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+
+if ((EUID == 0)); then
+    as_root=()
+elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+else
+    echo "install-deps: missing ${missing[*]}; run this as root or install sudo" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
