@@ -1,0 +1,230 @@
+// Weights in the safetensors format, readable by PyTorch (safetensors.torch.load_file) and numpy:
+//   8 bytes: little-endian u64 header length N;  N bytes: JSON header
+//   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., "__metadata__": {..}};
+//   then the raw little-endian data, offsets relative to the end of the header.
+// Files are untrusted on load: every size and offset is checked before anything is allocated or read.
+// Saving is atomic: a temporary file in the same directory is written, flushed and renamed over the target.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../error.hpp"
+#include "../nn/module.hpp"
+
+namespace xgrad::io
+{
+    namespace detail
+    {
+        // Larger headers are refused: a corrupt length must not make us allocate gigabytes.
+        constexpr std::uint64_t max_header_bytes = 100u << 20;
+
+        template <class T>
+        const char* dtype_name()
+        {
+            return std::is_same<T, float>::value ? "F32" : "F64";
+        }
+
+        inline std::size_t dtype_size(const std::string& dtype, const std::string& path, const std::string& name)
+        {
+            if (dtype == "F32")
+                return 4;
+            if (dtype == "F64")
+                return 8;
+            throw io_error("load_safetensors: " + path + ": tensor '" + name + "' has dtype " + dtype +
+                           ", but only F32 and F64 are supported");
+        }
+
+        inline void write_u64_le(std::ostream& out, std::uint64_t value)
+        {
+            char bytes[8];
+            for (int i = 0; i < 8; ++i)
+                bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+            out.write(bytes, 8);
+        }
+
+        inline std::uint64_t read_u64_le(const unsigned char* bytes)
+        {
+            std::uint64_t value = 0;
+            for (int i = 7; i >= 0; --i)
+                value = (value << 8) | bytes[i];
+            return value;
+        }
+
+        inline bool host_is_little_endian()
+        {
+            const std::uint16_t probe = 1;
+            unsigned char first;
+            std::memcpy(&first, &probe, 1);
+            return first == 1;
+        }
+    }
+
+    // Writes `state` (name -> array, e.g. model.state_dict()) to `path` with optional string metadata.
+    template <class T>
+    void save_safetensors(const nn::StateDict<T>& state, const std::string& path,
+                          const std::map<std::string, std::string>& metadata = {})
+    {
+        static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "F32 or F64 only");
+        if (!detail::host_is_little_endian())
+            throw io_error("save_safetensors: big-endian hosts are not supported");
+        nlohmann::ordered_json header;
+        if (!metadata.empty())
+            header["__metadata__"] = metadata;
+        std::uint64_t offset = 0;
+        for (const auto& [name, value] : state)
+        {
+            const std::uint64_t bytes = value.size() * sizeof(T);
+            header[name] = {{"dtype", detail::dtype_name<T>()},
+                            {"shape", std::vector<std::size_t>(value.shape().begin(), value.shape().end())},
+                            {"data_offsets", {offset, offset + bytes}}};
+            offset += bytes;
+        }
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');   // pad so the data starts 8-byte aligned
+
+        const std::string temporary = path + ".tmp";
+        {
+            std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+            if (!out)
+                throw io_error("save_safetensors: cannot open " + temporary + " for writing");
+            detail::write_u64_le(out, text.size());
+            out.write(text.data(), static_cast<std::streamsize>(text.size()));
+            for (const auto& [name, value] : state)
+                out.write(reinterpret_cast<const char*>(value.data()), static_cast<std::streamsize>(value.size() * sizeof(T)));
+            out.flush();
+            if (!out)
+            {
+                out.close();
+                std::remove(temporary.c_str());
+                throw io_error("save_safetensors: writing " + temporary + " failed (disk full?)");
+            }
+        }
+        std::error_code error;
+        std::filesystem::rename(temporary, path, error);
+        if (error)
+        {
+            std::remove(temporary.c_str());
+            throw io_error("save_safetensors: cannot rename " + temporary + " to " + path + ": " + error.message());
+        }
+    }
+
+    // Reads a safetensors file into a StateDict<T>, converting F32/F64 data to T.  Any inconsistency (short
+    // file, header length past the end, bad JSON, offsets outside the data or overlapping, a byte count that
+    // does not match dtype and shape) throws io_error naming the file and the problem.
+    template <class T>
+    nn::StateDict<T> load_safetensors(const std::string& path)
+    {
+        auto fail = [&](const std::string& what) { return io_error("load_safetensors: " + path + ": " + what); };
+        std::ifstream in(path, std::ios::binary);
+        if (!in)
+            throw fail("cannot open the file");
+        in.seekg(0, std::ios::end);
+        const auto file_size = static_cast<std::uint64_t>(in.tellg());
+        in.seekg(0);
+        if (file_size < 8)
+            throw fail("file is " + std::to_string(file_size) + " bytes, too short for a header length");
+        unsigned char length_bytes[8];
+        in.read(reinterpret_cast<char*>(length_bytes), 8);
+        const std::uint64_t header_size = detail::read_u64_le(length_bytes);
+        if (header_size > detail::max_header_bytes || header_size > file_size - 8)
+            throw fail("header length " + std::to_string(header_size) + " exceeds the file (" +
+                       std::to_string(file_size) + " bytes) or the " + std::to_string(detail::max_header_bytes) +
+                       "-byte limit");
+        std::string text(header_size, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(header_size));
+        nlohmann::json header;
+        try
+        {
+            header = nlohmann::json::parse(text);
+        }
+        catch (const nlohmann::json::exception& e)
+        {
+            throw fail(std::string("the header is not valid JSON (") + e.what() + ")");
+        }
+        if (!header.is_object())
+            throw fail("the header is not a JSON object");
+        const std::uint64_t data_size = file_size - 8 - header_size;
+
+        struct Entry
+        {
+            std::string name, dtype;
+            Shape shape;
+            std::uint64_t begin, end;
+        };
+        std::vector<Entry> entries;
+        for (const auto& [name, info] : header.items())
+        {
+            if (name == "__metadata__")
+                continue;
+            try
+            {
+                Entry entry{name, info.at("dtype").template get<std::string>(), info.at("shape").template get<Shape>(),
+                            info.at("data_offsets").at(0).template get<std::uint64_t>(),
+                            info.at("data_offsets").at(1).template get<std::uint64_t>()};
+                entries.push_back(std::move(entry));
+            }
+            catch (const nlohmann::json::exception& e)
+            {
+                throw fail("tensor '" + name + "' has a malformed entry (" + e.what() + ")");
+            }
+            const Entry& entry = entries.back();
+            std::uint64_t count = 1;
+            for (auto extent : entry.shape)
+            {
+                if (extent != 0 && count > (std::uint64_t(1) << 62) / extent)
+                    throw fail("tensor '" + name + "' has an impossibly large shape");
+                count *= extent;
+            }
+            const std::uint64_t expected = count * detail::dtype_size(entry.dtype, path, name);
+            if (entry.end < entry.begin || entry.end > data_size)
+                throw fail("tensor '" + name + "' has data_offsets [" + std::to_string(entry.begin) + ", " +
+                           std::to_string(entry.end) + ") outside the " + std::to_string(data_size) + " data bytes");
+            if (entry.end - entry.begin != expected)
+                throw fail("tensor '" + name + "' holds " + std::to_string(entry.end - entry.begin) +
+                           " bytes, but dtype " + entry.dtype + " and shape " + shape_string(entry.shape) + " need " +
+                           std::to_string(expected));
+        }
+        // Data ranges must not overlap (sorted by start, each must end before the next begins).
+        std::vector<const Entry*> by_offset;
+        for (const auto& entry : entries)
+            by_offset.push_back(&entry);
+        std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+        for (std::size_t i = 1; i < by_offset.size(); ++i)
+            if (by_offset[i]->begin < by_offset[i - 1]->end)
+                throw fail("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+
+        if (!detail::host_is_little_endian())
+            throw io_error("load_safetensors: big-endian hosts are not supported");
+        nn::StateDict<T> state;
+        const std::uint64_t data_start = 8 + header_size;
+        for (const auto& entry : entries)
+        {
+            xt::xarray<T> value(entry.shape);
+            in.seekg(static_cast<std::streamoff>(data_start + entry.begin));
+            auto read_as = [&](auto element) {
+                using Stored = decltype(element);
+                std::vector<Stored> raw(value.size());
+                in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size() * sizeof(Stored)));
+                std::copy(raw.begin(), raw.end(), value.begin());
+            };
+            if (entry.dtype == "F32")
+                read_as(float{});
+            else
+                read_as(double{});
+            if (!in)
+                throw fail("reading the data of '" + entry.name + "' failed (truncated file?)");
+            state.insert(entry.name, std::move(value));
+        }
+        return state;
+    }
+}
