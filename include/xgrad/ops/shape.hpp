@@ -445,16 +445,18 @@ namespace xgrad
                               });
     }
 
+    // Callers qualify `xgrad::where`: unqualified, argument-dependent lookup also finds xt::where (the
+    // condition is an xarray), whose forwarding references beat these overloads for rvalue tensors.
     template <class T, class S, detail::enable_if_scalar<S> = 0>
     Tensor<T> where(const xt::xarray<bool>& condition, const Tensor<T>& a, S b)
     {
-        return where(condition, a, detail::scalar_tensor<T>(b));
+        return xgrad::where(condition, a, detail::scalar_tensor<T>(b));
     }
 
     template <class T, class S, detail::enable_if_scalar<S> = 0>
     Tensor<T> where(const xt::xarray<bool>& condition, S a, const Tensor<T>& b)
     {
-        return where(condition, detail::scalar_tensor<T>(a), b);
+        return xgrad::where(condition, detail::scalar_tensor<T>(a), b);
     }
 
     // y = x with `value` wherever mask (broadcast to x's shape) is true   =>  dL/dx = dL/dy where not mask
@@ -465,6 +467,6 @@ namespace xgrad
         if (broadcast_shapes(mask_shape, x.shape(), "masked_fill") != x.shape())
             throw shape_error("masked_fill: mask of shape " + shape_string(mask_shape) +
                               " does not broadcast to the input's shape " + shape_string(x.shape()));
-        return where(mask, detail::scalar_tensor<T>(value), x);
+        return xgrad::where(mask, detail::scalar_tensor<T>(value), x);
     }
 }
