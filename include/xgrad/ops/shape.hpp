@@ -205,7 +205,7 @@ namespace xgrad
     {
         const std::size_t d = x.normalize_dim(dim, "narrow");
         const Shape from = x.shape();
-        if (start + length > from[d])
+        if (start > from[d] || length > from[d] - start)   // not start + length: that can wrap around
             throw value_error("narrow: range [" + std::to_string(start) + ", " + std::to_string(start + length) +
                               ") exceeds dim " + std::to_string(d) + " of shape " + shape_string(from));
         Shape shape = from;
