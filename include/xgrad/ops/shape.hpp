@@ -289,6 +289,7 @@ namespace xgrad
     {
         if (inputs.empty())
             throw value_error("stack: needs at least one tensor");
+        detail::normalize_dim(dim, inputs[0].ndim(), "stack", 1);   // a bad dim is reported as stack's
         std::vector<Tensor<T>> expanded;
         for (const auto& input : inputs)
         {
