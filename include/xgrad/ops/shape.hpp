@@ -169,7 +169,8 @@ namespace xgrad
         {
             order[i] = detail::normalize_dim(dims[i], x.ndim(), "permute");
             if (inverse[order[i]] != dims.size())
-                throw value_error("permute: dim " + std::to_string(dims[i]) + " appears twice");
+                throw value_error("permute: dim " + std::to_string(dims[i]) + " appears twice in the dims for a "
+                                  "tensor of shape " + shape_string(x.shape()));
             inverse[order[i]] = i;
         }
         if (std::is_sorted(order.begin(), order.end()))
