@@ -21,7 +21,7 @@ namespace xgrad
 
     // y = x if x > 0 else slope * x   =>  dL/dx = dL/dy * (x > 0 ? 1 : slope)
     template <class T>
-    Tensor<T> leaky_relu(const Tensor<T>& x, T negative_slope = T(0.01))
+    Tensor<T> leaky_relu(const Tensor<T>& x, detail::non_deduced_t<T> negative_slope = T(0.01))
     {
         return make_result<T>("leaky_relu", xt::where(x.value() > T(0), x.value(), negative_slope * x.value()), {x},
                               [x, negative_slope](const Tensor<T>& dout) -> Grads<T> {
@@ -57,7 +57,7 @@ namespace xgrad
     // y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (as torch.nn.functional.softplus)
     //   =>  dL/dx = dL/dy * sigmoid(beta x), or dL/dy above the threshold
     template <class T>
-    Tensor<T> softplus(const Tensor<T>& x, T beta = T(1), T threshold = T(20))
+    Tensor<T> softplus(const Tensor<T>& x, detail::non_deduced_t<T> beta = T(1), detail::non_deduced_t<T> threshold = T(20))
     {
         if (!(beta > T(0)))
             throw value_error("softplus: beta must be positive");

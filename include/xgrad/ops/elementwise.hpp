@@ -21,6 +21,16 @@ namespace xgrad
         template <class S>
         using enable_if_scalar = std::enable_if_t<std::is_arithmetic<S>::value, int>;
 
+        // T in a position that takes no part in deduction, so `clamp(x, 0.0, 1.0)` and `leaky_relu(x, 0.2)`
+        // take the tensor's T and convert the plain numbers to it.
+        template <class T>
+        struct non_deduced
+        {
+            using type = T;
+        };
+        template <class T>
+        using non_deduced_t = typename non_deduced<T>::type;
+
         // A 0-d constant holding `s`, so scalar operands reuse the broadcasting tensor ops.
         template <class T, class S>
         Tensor<T> scalar_tensor(S s)
@@ -169,7 +179,8 @@ namespace xgrad
 
     // y = min(max(x, lo), hi), either bound optional   =>  dL/dx = dL/dy where lo <= x <= hi, else 0
     template <class T>
-    Tensor<T> clamp(const Tensor<T>& x, std::optional<T> lo, std::optional<T> hi = std::nullopt)
+    Tensor<T> clamp(const Tensor<T>& x, std::optional<detail::non_deduced_t<T>> lo,
+                    std::optional<detail::non_deduced_t<T>> hi = std::nullopt)
     {
         if (lo && hi && *lo > *hi)
             throw value_error("clamp: min " + std::to_string(*lo) + " is greater than max " + std::to_string(*hi));
