@@ -7,6 +7,7 @@
 
 #include "elementwise.hpp"
 #include "reduce.hpp"
+#include "shape.hpp"
 
 namespace xgrad
 {
@@ -67,7 +68,8 @@ namespace xgrad
                                         (xt::log1p(xt::exp(-xt::abs(scaled))) + xt::maximum(scaled, T(0))) / beta);
         return make_result<T>("softplus", std::move(value), {x}, [x, beta, threshold](const Tensor<T>& dout) -> Grads<T> {
             xt::xarray<bool> linear = beta * x.value() > threshold;
-            return {mul(dout, where(linear, T(1), sigmoid(mul(x, beta))))};
+            // Qualified: unqualified, argument-dependent lookup picks xt::where (a better match) and fails.
+            return {mul(dout, xgrad::where(linear, T(1), sigmoid(mul(x, beta))))};
         });
     }
 
