@@ -1,0 +1,5 @@
+// Evaluation metrics: `#include <xgrad/metrics.hpp>`.
+#pragma once
+
+#include "metrics/classification.hpp"
+#include "metrics/regression.hpp"
