@@ -52,7 +52,8 @@ namespace
                                     const long iw = long(j * c.stride[1] + kj * c.dilation[1]) - long(c.padding[1]);
                                     if (ih < 0 || iw < 0 || ih >= long(height) || iw >= long(width))
                                         continue;
-                                    total += w(o, ci, ki, kj) * x(n, group * c_group + ci, std::size_t(ih), std::size_t(iw));
+                                    total +=
+                                        w(o, ci, ki, kj) * x(n, group * c_group + ci, std::size_t(ih), std::size_t(iw));
                                 }
                         y(n, o, i, j) = total;
                     }
@@ -161,8 +162,8 @@ TEST_CASE("conv2d: second derivatives match finite differences")
         // A square makes the second derivatives depend on the values, not only on the structure.
         CHECK(gradgradcheck(
             [&](const std::vector<Tensor<double>>& in) {
-                auto y = conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation,
-                                c.groups);
+                auto y =
+                    conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation, c.groups);
                 return mul(y, y);
             },
             inputs));
@@ -177,12 +178,16 @@ TEST_CASE("conv2d_input_grad and conv2d_weight_grad are differentiable in both a
     auto dy = randn<double>({2, 3, 3, 3}, rng, true);
     auto w = randn<double>(weight_shape, rng, true);
     auto x = randn<double>(input_shape, rng, true);
-    CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) {
-        return conv2d_input_grad(in[0], in[1], input_shape, Size2{2, 2}, Size2{1, 1});
-    }, {dy, w}));
-    CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) {
-        return conv2d_weight_grad(in[0], in[1], weight_shape, Size2{2, 2}, Size2{1, 1});
-    }, {x, dy}));
+    CHECK(gradcheck(
+        [&](const std::vector<Tensor<double>>& in) {
+            return conv2d_input_grad(in[0], in[1], input_shape, Size2{2, 2}, Size2{1, 1});
+        },
+        {dy, w}));
+    CHECK(gradcheck(
+        [&](const std::vector<Tensor<double>>& in) {
+            return conv2d_weight_grad(in[0], in[1], weight_shape, Size2{2, 2}, Size2{1, 1});
+        },
+        {x, dy}));
 }
 
 TEST_CASE("conv2d: a Hessian-vector product of a small convolutional net")
@@ -192,10 +197,12 @@ TEST_CASE("conv2d: a Hessian-vector product of a small convolutional net")
     auto x = randn<double>({1, 1, 6, 6}, rng, true);
     auto w1 = randn<double>({2, 1, 3, 3}, rng, true);
     auto w2 = randn<double>({1, 2, 2, 2}, rng, true);
-    CHECK(gradgradcheck([&](const std::vector<Tensor<double>>& in) {
-        const auto hidden = conv2d(in[0], in[1], Tensor<double>(), 1, 1);
-        return conv2d(mul(hidden, hidden), in[2], Tensor<double>(), 2);
-    }, {x, w1, w2}));
+    CHECK(gradgradcheck(
+        [&](const std::vector<Tensor<double>>& in) {
+            const auto hidden = conv2d(in[0], in[1], Tensor<double>(), 1, 1);
+            return conv2d(mul(hidden, hidden), in[2], Tensor<double>(), 2);
+        },
+        {x, w1, w2}));
 }
 
 TEST_CASE("conv2d: errors name the op and the shapes")
@@ -214,24 +221,24 @@ TEST_CASE("conv2d: errors name the op and the shapes")
         return std::string("no error");
     };
     CHECK_THROWS_AS(conv2d(zeros<float>({28, 28}), w), shape_error);
-    CHECK(message([&] { conv2d(zeros<float>({28, 28}), w); }) ==
-          "conv2d: input must be 4-D NCHW, got shape (28, 28)");
+    CHECK(message([&] { conv2d(zeros<float>({28, 28}), w); }) == "conv2d: input must be 4-D NCHW, got shape (28, 28)");
     CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 3})), shape_error);
     CHECK_THROWS_AS(conv2d(x, w), shape_error);   // 4 channels, weight expects 2 × 1
     CHECK(message([&] { conv2d(x, w); }).find("(1, 4, 8, 8)") != std::string::npos);
     CHECK_NOTHROW(conv2d(x, w, Tensor<float>(), 1, 0, 1, 2));
-    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 1, 3), value_error);           // 3 divides neither
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 1, 3), value_error);   // 3 divides neither
     CHECK_THROWS_AS(conv2d(x, zeros<float>({5, 2, 3, 3}), Tensor<float>(), 1, 0, 1, 2), value_error);
     CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 1, 0), value_error);
-    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 0, 0, 1, 2), value_error);            // zero stride
-    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 0, 2), value_error);            // zero dilation
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 0, 0, 1, 2), value_error);   // zero stride
+    CHECK_THROWS_AS(conv2d(x, w, Tensor<float>(), 1, 0, 0, 2), value_error);   // zero dilation
     CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 0, 1, 2), shape_error);
     CHECK_NOTHROW(conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 1, 1, 2));   // fits once padded
     CHECK_THROWS_AS(conv2d(x, zeros<float>({6, 2, 3, 3}), Tensor<float>(), 1, 0, 4, 2), shape_error);
-    CHECK(message([&] { conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 0, 1, 2); })
-              .find("larger than the padded input") != std::string::npos);
-    CHECK_THROWS_AS(conv2d(x, w, zeros<float>({5}), 1, 0, 1, 2), shape_error);           // bias size
-    CHECK_THROWS_AS(conv2d_input_grad(zeros<float>({1, 6, 5, 5}), w, Shape{1, 4, 8, 8}, Size2{1, 1}, Size2{0, 0},
-                                      Size2{1, 1}, 2),
-                    shape_error);   // grad_output should be (1, 6, 6, 6)
+    CHECK(message([&] {
+              conv2d(x, zeros<float>({6, 2, 9, 3}), Tensor<float>(), 1, 0, 1, 2);
+          }).find("larger than the padded input") != std::string::npos);
+    CHECK_THROWS_AS(conv2d(x, w, zeros<float>({5}), 1, 0, 1, 2), shape_error);   // bias size
+    CHECK_THROWS_AS(
+        conv2d_input_grad(zeros<float>({1, 6, 5, 5}), w, Shape{1, 4, 8, 8}, Size2{1, 1}, Size2{0, 0}, Size2{1, 1}, 2),
+        shape_error);   // grad_output should be (1, 6, 6, 6)
 }

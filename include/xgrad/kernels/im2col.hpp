@@ -36,9 +36,12 @@ namespace xgrad::kernels
                     for (std::size_t oh = 0; oh < s.out_h; ++oh)
                         for (std::size_t ow = 0; ow < s.out_w; ++ow)
                         {
-                            const auto ih = std::ptrdiff_t(oh * s.stride_h + ki * s.dilation_h) - std::ptrdiff_t(s.padding_h);
-                            const auto iw = std::ptrdiff_t(ow * s.stride_w + kj * s.dilation_w) - std::ptrdiff_t(s.padding_w);
-                            const bool inside = ih >= 0 && ih < std::ptrdiff_t(s.in_h) && iw >= 0 && iw < std::ptrdiff_t(s.in_w);
+                            const auto ih =
+                                std::ptrdiff_t(oh * s.stride_h + ki * s.dilation_h) - std::ptrdiff_t(s.padding_h);
+                            const auto iw =
+                                std::ptrdiff_t(ow * s.stride_w + kj * s.dilation_w) - std::ptrdiff_t(s.padding_w);
+                            const bool inside =
+                                ih >= 0 && ih < std::ptrdiff_t(s.in_h) && iw >= 0 && iw < std::ptrdiff_t(s.in_w);
                             col[((c * s.kernel_h + ki) * s.kernel_w + kj) * s.col_cols() + oh * s.out_w + ow] =
                                 inside ? image[(c * s.in_h + std::size_t(ih)) * s.in_w + std::size_t(iw)] : T(0);
                         }
@@ -55,8 +58,10 @@ namespace xgrad::kernels
                     for (std::size_t oh = 0; oh < s.out_h; ++oh)
                         for (std::size_t ow = 0; ow < s.out_w; ++ow)
                         {
-                            const auto ih = std::ptrdiff_t(oh * s.stride_h + ki * s.dilation_h) - std::ptrdiff_t(s.padding_h);
-                            const auto iw = std::ptrdiff_t(ow * s.stride_w + kj * s.dilation_w) - std::ptrdiff_t(s.padding_w);
+                            const auto ih =
+                                std::ptrdiff_t(oh * s.stride_h + ki * s.dilation_h) - std::ptrdiff_t(s.padding_h);
+                            const auto iw =
+                                std::ptrdiff_t(ow * s.stride_w + kj * s.dilation_w) - std::ptrdiff_t(s.padding_w);
                             if (ih >= 0 && ih < std::ptrdiff_t(s.in_h) && iw >= 0 && iw < std::ptrdiff_t(s.in_w))
                                 image[(c * s.in_h + std::size_t(ih)) * s.in_w + std::size_t(iw)] +=
                                     col[((c * s.kernel_h + ki) * s.kernel_w + kj) * s.col_cols() + oh * s.out_w + ow];
@@ -99,7 +104,9 @@ namespace xgrad::kernels
                         {
                             T* image_row = nullptr;
                             if (oh >= rows.begin && oh < rows.end)
-                                image_row = image + (c * s.in_h + std::size_t(std::ptrdiff_t(oh * s.stride_h) + ih_offset)) * s.in_w;
+                                image_row =
+                                    image +
+                                    (c * s.in_h + std::size_t(std::ptrdiff_t(oh * s.stride_h) + ih_offset)) * s.in_w;
                             const std::ptrdiff_t iw_first = std::ptrdiff_t(cols.begin * s.stride_w) + iw_offset;
                             fn(row * s.col_cols() + oh * s.out_w, image_row, cols, iw_first);
                         }
@@ -113,43 +120,44 @@ namespace xgrad::kernels
     template <class T>
     void im2col(const conv2d_shape& s, const T* image, T* col)
     {
-        detail::for_each_im2col_segment(s, image, [&](std::size_t offset, const T* image_row,
-                                                      const detail::valid_range& cols, std::ptrdiff_t iw_first) {
-            T* out = col + offset;
-            if (image_row == nullptr || cols.begin == cols.end)
-            {
-                std::fill(out, out + s.out_w, T(0));
-                return;
-            }
-            std::fill(out, out + cols.begin, T(0));
-            const T* in = image_row + iw_first;
-            const std::size_t count = cols.end - cols.begin;
-            if (s.stride_w == 1)
-                std::copy(in, in + count, out + cols.begin);
-            else
-                for (std::size_t i = 0; i < count; ++i)
-                    out[cols.begin + i] = in[i * s.stride_w];
-            std::fill(out + cols.end, out + s.out_w, T(0));
-        });
+        detail::for_each_im2col_segment(
+            s, image,
+            [&](std::size_t offset, const T* image_row, const detail::valid_range& cols, std::ptrdiff_t iw_first) {
+                T* out = col + offset;
+                if (image_row == nullptr || cols.begin == cols.end)
+                {
+                    std::fill(out, out + s.out_w, T(0));
+                    return;
+                }
+                std::fill(out, out + cols.begin, T(0));
+                const T* in = image_row + iw_first;
+                const std::size_t count = cols.end - cols.begin;
+                if (s.stride_w == 1)
+                    std::copy(in, in + count, out + cols.begin);
+                else
+                    for (std::size_t i = 0; i < count; ++i)
+                        out[cols.begin + i] = in[i * s.stride_w];
+                std::fill(out + cols.end, out + s.out_w, T(0));
+            });
     }
 
     // col2im_reference with the bounds hoisted out of the inner loop.  Adds into image.
     template <class T>
     void col2im(const conv2d_shape& s, const T* col, T* image)
     {
-        detail::for_each_im2col_segment(s, image, [&](std::size_t offset, T* image_row,
-                                                      const detail::valid_range& cols, std::ptrdiff_t iw_first) {
-            if (image_row == nullptr)
-                return;
-            const T* in = col + offset + cols.begin;
-            T* out = image_row + iw_first;
-            const std::size_t count = cols.end - cols.begin;
-            if (s.stride_w == 1)
-                for (std::size_t i = 0; i < count; ++i)
-                    out[i] += in[i];
-            else
-                for (std::size_t i = 0; i < count; ++i)
-                    out[i * s.stride_w] += in[i];
-        });
+        detail::for_each_im2col_segment(
+            s, image, [&](std::size_t offset, T* image_row, const detail::valid_range& cols, std::ptrdiff_t iw_first) {
+                if (image_row == nullptr)
+                    return;
+                const T* in = col + offset + cols.begin;
+                T* out = image_row + iw_first;
+                const std::size_t count = cols.end - cols.begin;
+                if (s.stride_w == 1)
+                    for (std::size_t i = 0; i < count; ++i)
+                        out[i] += in[i];
+                else
+                    for (std::size_t i = 0; i < count; ++i)
+                        out[i * s.stride_w] += in[i];
+            });
     }
 }

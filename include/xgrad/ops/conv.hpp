@@ -41,8 +41,8 @@ namespace xgrad
             bool pointwise() const
             {
                 const auto& s = image;
-                return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-                       s.padding_h == 0 && s.padding_w == 0;
+                return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.padding_h == 0 &&
+                       s.padding_w == 0;
             }
 
             // Checks the shapes and parameters of `op` and works out the output size.
@@ -53,8 +53,10 @@ namespace xgrad
                 if (input.size() != 4)
                     throw shape_error(name + ": input must be 4-D NCHW, got shape " + shape_string(input));
                 if (weight.size() != 4)
-                    throw shape_error(name + ": weight must be 4-D (out_channels, in_channels / groups, kh, kw), "
-                                             "got shape " + shape_string(weight));
+                    throw shape_error(name +
+                                      ": weight must be 4-D (out_channels, in_channels / groups, kh, kw), "
+                                      "got shape " +
+                                      shape_string(weight));
                 if (stride[0] == 0 || stride[1] == 0)
                     throw value_error(name + ": stride must be positive, got " + size2_string(stride));
                 if (dilation[0] == 0 || dilation[1] == 0)
@@ -64,8 +66,8 @@ namespace xgrad
                 if (input[1] % groups != 0 || weight[0] % groups != 0)
                     throw value_error(name + ": groups = " + std::to_string(groups) + " must divide both the " +
                                       std::to_string(input[1]) + " input channels and the " +
-                                      std::to_string(weight[0]) + " output channels (input " +
-                                      shape_string(input) + ", weight " + shape_string(weight) + ")");
+                                      std::to_string(weight[0]) + " output channels (input " + shape_string(input) +
+                                      ", weight " + shape_string(weight) + ")");
                 if (weight[1] * groups != input[1])
                     throw shape_error(name + ": input " + shape_string(input) + " has " + std::to_string(input[1]) +
                                       " channels but weight " + shape_string(weight) + " with groups = " +
@@ -169,8 +171,8 @@ namespace xgrad
                         const T* dout_group = dout + (n * g.out_channels + group * m) * p;
                         if (g.pointwise())
                         {
-                            kernels::gemm<T>(true, false, k, p, m, T(1), weight + group * m * k, k, dout_group, p,
-                                             T(0), dimage, p);
+                            kernels::gemm<T>(true, false, k, p, m, T(1), weight + group * m * k, k, dout_group, p, T(0),
+                                             dimage, p);
                             continue;
                         }
                         T* dcol = col_buffer.data(k * p);
@@ -250,13 +252,12 @@ namespace xgrad
     Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, Size2 stride,
                      Size2 padding, Size2 dilation, std::size_t groups)
     {
-        const auto g = detail::Conv2dGeometry::make("conv2d", input.shape(), weight.shape(), stride, padding,
-                                                    dilation, groups);
+        const auto g =
+            detail::Conv2dGeometry::make("conv2d", input.shape(), weight.shape(), stride, padding, dilation, groups);
         const bool has_bias = bias.defined();
         if (has_bias && bias.shape() != Shape{g.out_channels})
-            throw shape_error("conv2d: bias must have shape (" + std::to_string(g.out_channels) +
-                              ",) for weight " + shape_string(weight.shape()) + ", got " +
-                              shape_string(bias.shape()));
+            throw shape_error("conv2d: bias must have shape (" + std::to_string(g.out_channels) + ",) for weight " +
+                              shape_string(weight.shape()) + ", got " + shape_string(bias.shape()));
         xt::xarray<T> value = xt::empty<T>(g.output_shape());   // (N, C_out, OH, OW)
         detail::conv2d_forward(g, input.value().data(), weight.value().data(), value.data());
         if (has_bias)
@@ -275,22 +276,20 @@ namespace xgrad
         if (has_bias)
             parents.push_back(bias);
         const detail::Conv2dParams params{stride, padding, dilation, groups};
-        return make_result<T>("conv2d", std::move(value), std::move(parents),
-                              [input, weight, bias, params](const Tensor<T>& dout) -> Grads<T> {
-                                  const Size2 s = params.stride, p = params.padding, d = params.dilation;
-                                  const std::size_t groups = params.groups;
-                                  Grads<T> grads{
-                                      detail::grad_if_needed(input, [&] {
-                                          return conv2d_input_grad(dout, weight, input.shape(), s, p, d, groups);
-                                      }),
-                                      detail::grad_if_needed(weight, [&] {
-                                          return conv2d_weight_grad(input, dout, weight.shape(), s, p, d, groups);
-                                      })};
-                                  if (bias.defined())
-                                      grads.push_back(
-                                          detail::grad_if_needed(bias, [&] { return sum(dout, Dims{0, 2, 3}); }));
-                                  return grads;
-                              });
+        return make_result<T>(
+            "conv2d", std::move(value), std::move(parents),
+            [input, weight, bias, params](const Tensor<T>& dout) -> Grads<T> {
+                const Size2 s = params.stride, p = params.padding, d = params.dilation;
+                const std::size_t groups = params.groups;
+                Grads<T> grads{
+                    detail::grad_if_needed(
+                        input, [&] { return conv2d_input_grad(dout, weight, input.shape(), s, p, d, groups); }),
+                    detail::grad_if_needed(
+                        weight, [&] { return conv2d_weight_grad(input, dout, weight.shape(), s, p, d, groups); })};
+                if (bias.defined())
+                    grads.push_back(detail::grad_if_needed(bias, [&] { return sum(dout, Dims{0, 2, 3}); }));
+                return grads;
+            });
     }
 
     // The same with one stride, padding and dilation for both spatial dims.
@@ -311,8 +310,8 @@ namespace xgrad
     Tensor<T> conv2d_input_grad(const Tensor<T>& grad_output, const Tensor<T>& weight, const Shape& input_shape,
                                 Size2 stride, Size2 padding, Size2 dilation, std::size_t groups)
     {
-        const auto g = detail::Conv2dGeometry::make("conv2d_input_grad", input_shape, weight.shape(), stride,
-                                                    padding, dilation, groups);
+        const auto g = detail::Conv2dGeometry::make("conv2d_input_grad", input_shape, weight.shape(), stride, padding,
+                                                    dilation, groups);
         if (grad_output.shape() != g.output_shape())
             throw shape_error("conv2d_input_grad: grad_output must have shape " + shape_string(g.output_shape()) +
                               " for input " + shape_string(input_shape) + " and weight " +
@@ -320,17 +319,17 @@ namespace xgrad
         xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C_in, H, W)
         detail::conv2d_input_backward(g, grad_output.value().data(), weight.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
-        return make_result<T>("conv2d_input_grad", std::move(value), {grad_output, weight},
-                              [grad_output, weight, params](const Tensor<T>& dout) -> Grads<T> {
-                                  const Size2 s = params.stride, p = params.padding, d = params.dilation;
-                                  const std::size_t groups = params.groups;
-                                  return {detail::grad_if_needed(grad_output, [&] {
-                                              return conv2d(dout, weight, Tensor<T>(), s, p, d, groups);
-                                          }),
-                                          detail::grad_if_needed(weight, [&] {
-                                              return conv2d_weight_grad(dout, grad_output, weight.shape(), s, p, d, groups);
-                                          })};
-                              });
+        return make_result<T>(
+            "conv2d_input_grad", std::move(value), {grad_output, weight},
+            [grad_output, weight, params](const Tensor<T>& dout) -> Grads<T> {
+                const Size2 s = params.stride, p = params.padding, d = params.dilation;
+                const std::size_t groups = params.groups;
+                return {detail::grad_if_needed(grad_output,
+                                               [&] { return conv2d(dout, weight, Tensor<T>(), s, p, d, groups); }),
+                        detail::grad_if_needed(weight, [&] {
+                            return conv2d_weight_grad(dout, grad_output, weight.shape(), s, p, d, groups);
+                        })};
+            });
     }
 
     // dW = conv2d_weight_grad(x, dy): the gradient of conv2d with respect to its weight, as
@@ -342,8 +341,8 @@ namespace xgrad
     Tensor<T> conv2d_weight_grad(const Tensor<T>& input, const Tensor<T>& grad_output, const Shape& weight_shape,
                                  Size2 stride, Size2 padding, Size2 dilation, std::size_t groups)
     {
-        const auto g = detail::Conv2dGeometry::make("conv2d_weight_grad", input.shape(), weight_shape, stride,
-                                                    padding, dilation, groups);
+        const auto g = detail::Conv2dGeometry::make("conv2d_weight_grad", input.shape(), weight_shape, stride, padding,
+                                                    dilation, groups);
         if (grad_output.shape() != g.output_shape())
             throw shape_error("conv2d_weight_grad: grad_output must have shape " + shape_string(g.output_shape()) +
                               " for input " + shape_string(input.shape()) + " and weight " +
@@ -351,16 +350,16 @@ namespace xgrad
         xt::xarray<T> value = xt::empty<T>(weight_shape);   // (C_out, C_in / groups, kh, kw)
         detail::conv2d_weight_backward(g, input.value().data(), grad_output.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
-        return make_result<T>("conv2d_weight_grad", std::move(value), {input, grad_output},
-                              [input, grad_output, params](const Tensor<T>& dout) -> Grads<T> {
-                                  const Size2 s = params.stride, p = params.padding, d = params.dilation;
-                                  const std::size_t groups = params.groups;
-                                  return {detail::grad_if_needed(input, [&] {
-                                              return conv2d_input_grad(grad_output, dout, input.shape(), s, p, d, groups);
-                                          }),
-                                          detail::grad_if_needed(grad_output, [&] {
-                                              return conv2d(input, dout, Tensor<T>(), s, p, d, groups);
-                                          })};
-                              });
+        return make_result<T>(
+            "conv2d_weight_grad", std::move(value), {input, grad_output},
+            [input, grad_output, params](const Tensor<T>& dout) -> Grads<T> {
+                const Size2 s = params.stride, p = params.padding, d = params.dilation;
+                const std::size_t groups = params.groups;
+                return {
+                    detail::grad_if_needed(
+                        input, [&] { return conv2d_input_grad(grad_output, dout, input.shape(), s, p, d, groups); }),
+                    detail::grad_if_needed(grad_output,
+                                           [&] { return conv2d(input, dout, Tensor<T>(), s, p, d, groups); })};
+            });
     }
 }
