@@ -2,8 +2,10 @@
 macro(xgrad_require_package name version debian_package)
     find_package(${name} ${version} QUIET)
     if(NOT ${name}_FOUND)
-        if(${name}_VERSION)
-            set(_xgrad_found_note "found version ${${name}_VERSION} at ${${name}_DIR}, which is too old or too new")
+        # Look again without the version, only to say in the error what is there instead.
+        find_package(${name} QUIET)
+        if(${name}_FOUND)
+            set(_xgrad_found_note "found version ${${name}_VERSION} in ${${name}_DIR}, which does not match")
         else()
             set(_xgrad_found_note "it was not found")
         endif()
