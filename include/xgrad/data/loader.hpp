@@ -94,6 +94,9 @@ namespace xgrad::data
         }
         iterator end() const { return iterator(nullptr, {}, size()); }
 
+        // The shuffling generator: save and restore it to resume an interrupted run exactly.
+        Generator& generator() { return rng_; }
+
     private:
         std::vector<std::size_t> identity_order() const
         {

@@ -121,8 +121,9 @@ namespace xgrad::io
     // Reads a safetensors file into a StateDict<T>, converting F32/F64 data to T.  Any inconsistency (short
     // file, header length past the end, bad JSON, offsets outside the data or overlapping, a byte count that
     // does not match dtype and shape) throws io_error naming the file and the problem.
+    // The file's "__metadata__" strings are stored into *metadata when it is given.
     template <class T>
-    nn::StateDict<T> load_safetensors(const std::string& path)
+    nn::StateDict<T> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr)
     {
         auto fail = [&](const std::string& what) { return io_error("load_safetensors: " + path + ": " + what); };
         std::ifstream in(path, std::ios::binary);
@@ -165,7 +166,16 @@ namespace xgrad::io
         for (const auto& [name, info] : header.items())
         {
             if (name == "__metadata__")
+            {
+                if (metadata != nullptr)
+                    for (const auto& [key, text] : info.items())
+                    {
+                        if (!text.is_string())
+                            throw fail("metadata entry '" + key + "' is not a string");
+                        (*metadata)[key] = text.template get<std::string>();
+                    }
                 continue;
+            }
             try
             {
                 Entry entry{name, info.at("dtype").template get<std::string>(), info.at("shape").template get<Shape>(),
