@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <unordered_map>
@@ -99,6 +100,11 @@ namespace xgrad
             return seeds;
         }
 
+        // Called for every node the backward pass reaches, with the gradient flowing in and the gradients
+        // its rule sends to the parents (empty for a leaf): how viz::trace_backward narrates a pass.
+        template <class T>
+        using BackwardObserver = std::function<void(const Tensor<T>& node, const Tensor<T>& dout, const Grads<T>& sent)>;
+
         // Runs the backward pass from `outputs` seeded with `seeds`.  When `accumulate_into_leaves`, the
         // gradients of leaves (and retain_grad nodes) are added to their grad(); gradients of the nodes in
         // `captured` are returned by node.
@@ -107,7 +113,8 @@ namespace xgrad
                                                                     const std::vector<Tensor<T>>& seeds,
                                                                     bool retain_graph, bool create_graph,
                                                                     bool accumulate_into_leaves,
-                                                                    const std::unordered_set<const Node<T>*>& captured)
+                                                                    const std::unordered_set<const Node<T>*>& captured,
+                                                                    const BackwardObserver<T>& observer = nullptr)
         {
             const std::vector<NodePtr<T>> order = reachable_in_topological_order(outputs);
             std::unordered_map<const Node<T>*, Tensor<T>> pending;   // gradients not yet passed on
@@ -134,16 +141,22 @@ namespace xgrad
                     accumulate(stored, dout);   // in place only where nothing else shares the gradient
                     node.grad = stored.node();
                 }
+                const Tensor<T> self(*it);
                 if (is_leaf)
+                {
+                    if (observer)
+                        observer(self, dout, {});
                     continue;
+                }
                 if (node.graph_released)
                     throw autograd_error("backward: trying to go through the graph of '" + node.op +
                                          "' a second time, but it was released after the first backward; pass "
                                          "retain_graph = true to the first call if you need to backward twice");
 
-                const Tensor<T> self(*it);
                 const Grads<T> parent_grads = node.backward(dout, self);
                 XGRAD_ASSERT(parent_grads.size() == node.parents.size());
+                if (observer)
+                    observer(self, dout, parent_grads);
                 for (std::size_t p = 0; p < node.parents.size(); ++p)
                 {
                     const Tensor<T>& parent = node.parents[p];
