@@ -57,11 +57,11 @@ namespace xgrad::nn
             if (key_padding_mask || attn_mask)
             {
                 xt::xarray<T> mask = xt::zeros<T>({batch, std::size_t(1), length, source});
-                const T blocked = -std::numeric_limits<T>::infinity();
                 if (key_padding_mask)
-                    mask += xt::where(xt::reshape_view(*key_padding_mask, {batch, std::size_t(1), std::size_t(1), source}), blocked, T(0));
+                    mask += xt::reshape_view(xgrad::detail::additive_from_bool<T>(*key_padding_mask, true),
+                                             {batch, std::size_t(1), std::size_t(1), source});
                 if (attn_mask)
-                    mask += xt::where(*attn_mask, blocked, T(0));
+                    mask += xgrad::detail::additive_from_bool<T>(*attn_mask, true);
                 additive = constant<T>(std::move(mask));
             }
             const double p = this->is_training() ? dropout_ : 0.0;

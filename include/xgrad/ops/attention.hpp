@@ -24,6 +24,18 @@ namespace xgrad
                     mask(i, j) = -std::numeric_limits<T>::infinity();
             return mask;
         }
+
+        // -inf where mask == blocked_when, 0 elsewhere.  A plain loop on purpose: with XTENSOR_USE_XSIMD,
+        // xtensor 0.24 / xsimd 8.1 evaluate xt::where(stored bool array, double, double) wrongly (the bytes
+        // are loaded as a batch_bool of the wrong width), which scrambles double masks.
+        template <class T>
+        xt::xarray<T> additive_from_bool(const xt::xarray<bool>& mask, bool blocked_when)
+        {
+            xt::xarray<T> additive(mask.shape());
+            for (std::size_t i = 0; i < mask.size(); ++i)
+                additive.data()[i] = mask.data()[i] == blocked_when ? -std::numeric_limits<T>::infinity() : T(0);
+            return additive;
+        }
     }
 
     // q: (..., L, E)   k: (..., S, E)   v: (..., S, Ev)   ->   (..., L, Ev)
@@ -60,7 +72,7 @@ namespace xgrad
                                            const xt::xarray<bool>& attend_mask, bool is_causal = false,
                                            double dropout_p = 0.0, Rng& rng = default_generator())
     {
-        xt::xarray<T> additive = xt::where(attend_mask, T(0), -std::numeric_limits<T>::infinity());
+        xt::xarray<T> additive = detail::additive_from_bool<T>(attend_mask, false);
         return scaled_dot_product_attention(q, k, v, constant<T>(std::move(additive)), is_causal, dropout_p, rng);
     }
 }
