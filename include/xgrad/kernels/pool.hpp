@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "im2col.hpp"
+
 namespace xgrad::kernels
 {
     // The windows along one dim: output o pools the inputs [begin[o], end[o]).
@@ -57,34 +59,45 @@ namespace xgrad::kernels
         std::size_t out_size() const { return rows.size() * cols.size(); }
     };
 
-    // y[p, oh, ow] = max of x[p] over the window (oh, ow), argmax[p, oh, ow] = its flat position in the plane.
-    // NaN wins, as in PyTorch; ties go to the first.
+    // y[p, oh, ow] = max of x[p] over the kernel_h × kernel_w window at (oh·stride_h - padding_h,
+    // ow·stride_w - padding_w), the padding never winning; argmax[p, oh, ow] = the winner's flat position in
+    // the plane.  NaN wins, as in PyTorch; ties go to the first in row-major order.  Needs padding < kernel.
+    // The loops run tap by tap over a whole output row, keeping the row's running maxima in y and argmax:
+    // the inner loop has no data-dependent branch (random data makes the arg-max unpredictable) and
+    // vectorises.
     template <class T>
-    void max_pool2d(const pool_windows& w, std::size_t planes, const T* x, T* y, std::size_t* argmax)
+    void max_pool2d(std::size_t planes, std::size_t in_h, std::size_t in_w, std::size_t kernel_h, std::size_t kernel_w,
+                    std::size_t stride_h, std::size_t stride_w, std::size_t padding_h, std::size_t padding_w,
+                    const T* x, T* y, std::size_t* argmax)
     {
-        for (std::size_t p = 0; p < planes; ++p, x += w.in_size())
-            for (std::size_t oh = 0; oh < w.rows.size(); ++oh)
-                for (std::size_t ow = 0; ow < w.cols.size(); ++ow, ++y, ++argmax)
+        const std::size_t out_h = (in_h + 2 * padding_h - kernel_h) / stride_h + 1;
+        const std::size_t out_w = (in_w + 2 * padding_w - kernel_w) / stride_w + 1;
+        for (std::size_t p = 0; p < planes; ++p, x += in_h * in_w)
+            for (std::size_t oh = 0; oh < out_h; ++oh, y += out_w, argmax += out_w)
+            {
+                const std::size_t ih_begin = std::max(oh * stride_h, padding_h) - padding_h;
+                const std::size_t ih_end = std::min(in_h, oh * stride_h + kernel_h - padding_h);
+                for (std::size_t ow = 0; ow < out_w; ++ow)
                 {
-                    std::size_t best_at = w.rows.begin[oh] * w.in_w + w.cols.begin[ow];
-                    T best = x[best_at];
-                    for (std::size_t ih = w.rows.begin[oh]; ih < w.rows.end[oh]; ++ih)
-                    {
-                        const T* row = x + ih * w.in_w;
-                        for (std::size_t iw = w.cols.begin[ow]; iw < w.cols.end[ow]; ++iw)
-                            if (row[iw] > best || std::isnan(row[iw]))
-                            {
-                                best = row[iw];
-                                best_at = ih * w.in_w + iw;
-                                if (std::isnan(best))
-                                    break;
-                            }
-                        if (std::isnan(best))
-                            break;
-                    }
-                    *y = best;
-                    *argmax = best_at;
+                    y[ow] = -std::numeric_limits<T>::infinity();
+                    argmax[ow] = ih_begin * in_w + std::max(ow * stride_w, padding_w) - padding_w;
                 }
+                for (std::size_t ih = ih_begin; ih < ih_end; ++ih)
+                    for (std::size_t kj = 0; kj < kernel_w; ++kj)
+                    {
+                        const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(padding_w);
+                        const detail::valid_range cols(out_w, stride_w, iw_offset, in_w);
+                        const std::size_t row_offset = ih * in_w;
+                        for (std::size_t ow = cols.begin; ow < cols.end; ++ow)
+                        {
+                            const std::size_t at = row_offset + std::size_t(std::ptrdiff_t(ow * stride_w) + iw_offset);
+                            const T value = x[at];
+                            const bool take = (value > y[ow]) | (value != value);   // value != value: NaN
+                            y[ow] = take ? value : y[ow];
+                            argmax[ow] = take ? at : argmax[ow];
+                        }
+                    }
+            }
     }
 
     // y[p, o] = mean of x[p] over window o (sum / divisor).

@@ -176,8 +176,9 @@ namespace xgrad
         const T* in = x.value().data();
         T* out = value.data();
         detail::for_planes(planes, windows.in_size(), [&](std::size_t first, std::size_t end) {
-            kernels::max_pool2d(windows, end - first, in + first * windows.in_size(), out + first * windows.out_size(),
-                                index->data() + first * windows.out_size());
+            kernels::max_pool2d(end - first, in_shape[2], in_shape[3], kernel[0], kernel[1], stride[0], stride[1],
+                                padding[0], padding[1], in + first * windows.in_size(),
+                                out + first * windows.out_size(), index->data() + first * windows.out_size());
         });
         return detail::gather_from_planes("max_pool2d", x, std::move(value), detail::PoolIndex(std::move(index)));
     }
