@@ -61,6 +61,7 @@ namespace xgrad::nn
             }
             running_mean = this->register_buffer("running_mean", zeros<T>({num_features}));
             running_var = this->register_buffer("running_var", ones<T>({num_features}));
+            num_batches_tracked = this->register_buffer("num_batches_tracked", zeros<T>({}));
         }
 
         Tensor<T> forward(const Tensor<T>& input) override
@@ -70,7 +71,11 @@ namespace xgrad::nn
                 throw shape_error(type_name_ + "(" + std::to_string(num_features_) + "): expected input " +
                                   (type_name_ == "BatchNorm2d" ? "(N, C, H, W)" : "(N, C) or (N, C, L)") + " with C = " +
                                   std::to_string(num_features_) + ", got shape " + shape_string(input.shape()));
-            return batch_norm(input, running_mean, running_var, weight, bias, this->is_training(), momentum_, eps_);
+            const Tensor<T> output =
+                batch_norm(input, running_mean, running_var, weight, bias, this->is_training(), momentum_, eps_);
+            if (this->is_training())
+                num_batches_tracked.mutable_value() += T(1);
+            return output;
         }
         std::string type_name() const override { return type_name_; }
         std::string extra_repr() const override
@@ -81,6 +86,7 @@ namespace xgrad::nn
 
         Tensor<T> weight, bias;                  // (C): scale and shift
         Tensor<T> running_mean, running_var;     // (C): buffers, saved in the state dict
+        Tensor<T> num_batches_tracked;           // (): training batches seen, as torch's (which stores an int64)
 
     private:
         std::string type_name_;
