@@ -70,10 +70,22 @@ namespace xgrad
         if (b.ndim() == 1 && !trans_b)
             return squeeze(matmul(a, unsqueeze(b, 1), trans_a, false), -1);
         if (a.ndim() < 2 || b.ndim() < 2)
-            throw shape_error("matmul: a transposed operand must have at least two dims");
+            throw shape_error("matmul: a transposed operand must have at least two dims, got shapes " +
+                              shape_string(a.shape()) + " and " + shape_string(b.shape()));
         // Broadcast the batch dims (all but the last two) against each other.
         const Shape sa = a.shape(), sb = b.shape();
-        const Shape batch = broadcast_shapes(Shape(sa.begin(), sa.end() - 2), Shape(sb.begin(), sb.end() - 2), "matmul");
+        const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
+        Shape batch;
+        try
+        {
+            batch = broadcast_shapes(batch_a, batch_b, "matmul");
+        }
+        catch (const shape_error&)
+        {
+            throw shape_error("matmul: the batch dims " + shape_string(batch_a) + " and " + shape_string(batch_b) +
+                              " of shapes " + shape_string(sa) + " and " + shape_string(sb) +
+                              " cannot be broadcast together");
+        }
         auto expanded = [&batch](const Tensor<T>& x, const Shape& s) {
             Shape full = batch;
             full.insert(full.end(), s.end() - 2, s.end());
