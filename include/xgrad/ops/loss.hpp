@@ -89,7 +89,7 @@ namespace xgrad
         const Tensor<T> size = abs(diff);
         const xt::xarray<bool> quadratic = size.value() < delta;
         const Tensor<T> elements =
-            where(quadratic, mul(mul(diff, diff), T(0.5)), mul(sub(size, T(0.5) * delta), delta));
+            xgrad::where(quadratic, mul(mul(diff, diff), T(0.5)), mul(sub(size, T(0.5) * delta), delta));
         return detail::reduce_loss(elements, reduction);
     }
 
