@@ -48,7 +48,7 @@ namespace xgrad::optim
         void adam_update(std::size_t group, std::size_t index, const AdamOptions& o, xt::xarray<T>& p,
                          const xt::xarray<T>& g)
         {
-            const auto t = static_cast<double>(this->step_count());
+            const double t = this->count_step(group, index);
             xt::xarray<T>& m = this->buffer(group, index, "exp_avg", p);
             xt::xarray<T>& v = this->buffer(group, index, "exp_avg_sq", p);
             m = T(o.beta1()) * m + T(1.0 - o.beta1()) * g;

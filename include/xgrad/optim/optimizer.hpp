@@ -83,6 +83,16 @@ namespace xgrad::optim
     protected:
         Optimizer(std::vector<Tensor<T>> params, Options defaults) { add_param_group(std::move(params), std::move(defaults)); }
 
+        // Counts one more step of parameter `index` of group `group` and returns its count.  As in torch, each
+        // parameter counts its own steps (one that had no gradient on some steps has had fewer), for Adam's
+        // bias correction and Adagrad's lr decay; the count is kept with its state as "<group>.<param>.step".
+        double count_step(std::size_t group, std::size_t index)
+        {
+            xt::xarray<T>& steps = buffer(group, index, "step", xt::xarray<T>(T(0)));
+            steps() += T(1);
+            return static_cast<double>(steps());
+        }
+
         // The named state buffer of parameter `index` of group `group`, created as zeros like the parameter
         // on first use (`created` tells whether it was).
         xt::xarray<T>& buffer(std::size_t group, std::size_t index, const char* name, const xt::xarray<T>& like,

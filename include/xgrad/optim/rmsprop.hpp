@@ -88,7 +88,7 @@ namespace xgrad::optim
                 if (first)
                     sum_sq.fill(T(o.initial_accumulator_value()));
                 sum_sq += g * g;
-                const double t = static_cast<double>(this->step_count());
+                const double t = this->count_step(group, index);
                 const T lr = T(o.lr() / (1.0 + (t - 1.0) * o.lr_decay()));
                 p -= lr * g / (xt::sqrt(sum_sq) + T(o.eps()));
             });
