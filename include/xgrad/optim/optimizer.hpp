@@ -2,6 +2,8 @@
 // buffers, moment estimates) that can be saved and restored, and zero_grad.
 #pragma once
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <utility>
@@ -67,13 +69,17 @@ namespace xgrad::optim
                 state.insert(key, value);
             return state;
         }
-        // Restores what state_dict() saved (strict: the same parameters with the same shapes).
+        // Restores what state_dict() saved (strict: the same parameters with the same shapes).  An entry that
+        // names no parameter of this optimizer, or has another shape, throws and nothing is changed.
         void load_state_dict(const nn::StateDict<T>& saved)
         {
             std::map<std::string, xt::xarray<T>> restored;
             for (const auto& [key, value] : saved)
                 if (key != "step")
+                {
+                    check_state_entry(key, value);
                     restored.emplace(key, value);
+                }
             step_count_ = static_cast<std::size_t>(saved.at("step")());
             state_ = std::move(restored);
         }
@@ -122,6 +128,24 @@ namespace xgrad::optim
         }
 
     private:
+        // A state entry is "<group>.<param>.<buffer>": a parameter of this optimizer, and its shape (a step
+        // count is a scalar).
+        void check_state_entry(const std::string& key, const xt::xarray<T>& value) const
+        {
+            std::size_t group = 0, index = 0;
+            int consumed = 0;
+            const bool parsed = std::sscanf(key.c_str(), "%zu.%zu.%n", &group, &index, &consumed) == 2 && consumed > 0 &&
+                                static_cast<std::size_t>(consumed) < key.size();
+            if (!parsed || group >= groups_.size() || index >= groups_[group].params.size())
+                throw value_error("optimizer load_state_dict: entry '" + key + "' names no parameter of this optimizer");
+            const Shape expected = key.compare(static_cast<std::size_t>(consumed), std::string::npos, "step") == 0
+                                       ? Shape{}
+                                       : groups_[group].params[index].shape();
+            if (!std::equal(value.shape().begin(), value.shape().end(), expected.begin(), expected.end()))
+                throw shape_error("optimizer load_state_dict: entry '" + key + "' has shape " +
+                                  shape_string(value.shape()) + ", but its parameter needs " + shape_string(expected));
+        }
+
         std::vector<ParamGroup> groups_;
         std::map<std::string, xt::xarray<T>> state_;
         std::size_t step_count_ = 0;
