@@ -211,8 +211,13 @@ namespace xgrad::optim
             }
             if (bad_epochs_ > patience_)
             {
+                // As torch, a cut smaller than 1e-8 (the lr is at min_lr already) leaves the lr as it is.
                 for (auto& group : optimizer_.param_groups())
-                    group.options.lr(std::max(group.options.lr() * factor_, min_lr_));
+                {
+                    const double reduced = std::max(group.options.lr() * factor_, min_lr_);
+                    if (group.options.lr() - reduced > 1e-8)
+                        group.options.lr(reduced);
+                }
                 cooldown_left_ = cooldown_;
                 bad_epochs_ = 0;
             }
