@@ -1,0 +1,455 @@
+// Optimizers, learning-rate schedules and gradient clipping against PyTorch 1.13: parameter trajectories
+// under a fixed sequence of hand-set gradients (in double and in float), schedules' lr sequences, clipped
+// gradients, param groups, and a state_dict save/restore that continues exactly.
+// The numbers come from scripts/make_optim_fixtures.py (see its header to regenerate them).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xgrad/xgrad.hpp>
+
+using namespace xgrad;
+using json = nlohmann::json;
+
+namespace
+{
+    const json& fixture()
+    {
+        static const json loaded = [] {
+            const std::string path = std::string(XGRAD_TEST_FIXTURES) + "/optim/optim.json";
+            std::ifstream in(path);
+            REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (scripts/make_optim_fixtures.py writes it)");
+            return json::parse(in);
+        }();
+        return loaded;
+    }
+
+    template <class T>
+    xt::xarray<T> to_array(const json& t)
+    {
+        xt::xarray<T> value(t.at("shape").get<Shape>());
+        const auto& data = t.at("data");
+        REQUIRE(data.size() == value.size());
+        for (std::size_t i = 0; i < value.size(); ++i)
+            value.data()[i] = static_cast<T>(data[i].get<double>());
+        return value;
+    }
+
+    // |actual - expected| <= tolerance * (|expected| + 1): relative for large values, absolute near zero.
+    template <class T>
+    void check_close(const xt::xarray<T>& actual, const json& expected, double tolerance, const std::string& what)
+    {
+        const auto reference = to_array<double>(expected);
+        REQUIRE(actual.size() == reference.size());
+        for (std::size_t i = 0; i < actual.size(); ++i)
+        {
+            const double a = static_cast<double>(actual.data()[i]), e = reference.data()[i];
+            CHECK_MESSAGE(std::abs(a - e) <= tolerance * (std::abs(e) + 1.0),
+                          what << " [" << i << "]: xgrad " << a << ", torch " << e);
+        }
+    }
+
+    bool close(double actual, double expected, double tolerance)
+    {
+        return std::abs(actual - expected) <= tolerance * (std::abs(expected) + 1e-12);
+    }
+
+    // --- options from the fixture's torch keyword arguments ---
+    optim::SGDOptions sgd_options(const json& o)
+    {
+        return optim::SGDOptions(o.at("lr").get<double>())
+            .momentum(o.value("momentum", 0.0))
+            .dampening(o.value("dampening", 0.0))
+            .weight_decay(o.value("weight_decay", 0.0))
+            .nesterov(o.value("nesterov", false));
+    }
+    optim::AdamOptions adam_options(const json& o, double default_weight_decay)
+    {
+        optim::AdamOptions options(o.at("lr").get<double>());
+        if (o.contains("betas"))
+            options.betas(o["betas"][0].get<double>(), o["betas"][1].get<double>());
+        return options.eps(o.value("eps", 1e-8))
+            .weight_decay(o.value("weight_decay", default_weight_decay))
+            .amsgrad(o.value("amsgrad", false));
+    }
+    optim::AdamOptions adam_options(const json& o) { return adam_options(o, 0.0); }
+    optim::AdamOptions adamw_options(const json& o) { return adam_options(o, 1e-2); }
+    optim::RMSpropOptions rmsprop_options(const json& o)
+    {
+        return optim::RMSpropOptions(o.at("lr").get<double>())
+            .alpha(o.value("alpha", 0.99))
+            .eps(o.value("eps", 1e-8))
+            .weight_decay(o.value("weight_decay", 0.0))
+            .momentum(o.value("momentum", 0.0))
+            .centered(o.value("centered", false));
+    }
+    optim::AdagradOptions adagrad_options(const json& o)
+    {
+        return optim::AdagradOptions(o.at("lr").get<double>())
+            .lr_decay(o.value("lr_decay", 0.0))
+            .weight_decay(o.value("weight_decay", 0.0))
+            .initial_accumulator_value(o.value("initial_accumulator_value", 0.0))
+            .eps(o.value("eps", 1e-10));
+    }
+
+    // An optimizer of any kind over fresh parameters, behind one interface.
+    template <class T>
+    struct Runner
+    {
+        std::vector<Tensor<T>> params;
+        std::function<void()> step;
+        std::function<nn::StateDict<T>()> state_dict;
+        std::function<void(const nn::StateDict<T>&)> load_state_dict;
+    };
+
+    template <class T, class Optim, class Options>
+    Runner<T> build(const json& c, const std::vector<xt::xarray<T>>& values, Options (*parse)(const json&))
+    {
+        Runner<T> runner;
+        for (const auto& value : values)
+            runner.params.emplace_back(value, true);
+        auto group_params = [&](const json& group) {
+            std::vector<Tensor<T>> params;
+            for (const auto& index : group.at("params"))
+                params.push_back(runner.params.at(index.get<std::size_t>()));
+            return params;
+        };
+        const json& groups = c.at("groups");
+        auto optimizer = std::make_shared<Optim>(group_params(groups[0]), parse(groups[0].at("options")));
+        for (std::size_t g = 1; g < groups.size(); ++g)
+            optimizer->add_param_group(group_params(groups[g]), parse(groups[g].at("options")));
+        runner.step = [optimizer] { optimizer->step(); };
+        runner.state_dict = [optimizer] { return optimizer->state_dict(); };
+        runner.load_state_dict = [optimizer](const nn::StateDict<T>& state) { optimizer->load_state_dict(state); };
+        return runner;
+    }
+
+    template <class T>
+    Runner<T> make_runner(const json& c, const std::vector<xt::xarray<T>>& values)
+    {
+        const auto kind = c.at("optimizer").get<std::string>();
+        if (kind == "SGD")
+            return build<T, optim::SGD<T>>(c, values, sgd_options);
+        if (kind == "Adam")
+            return build<T, optim::Adam<T>>(c, values, adam_options);
+        if (kind == "AdamW")
+            return build<T, optim::AdamW<T>>(c, values, adamw_options);
+        if (kind == "RMSprop")
+            return build<T, optim::RMSprop<T>>(c, values, rmsprop_options);
+        if (kind == "Adagrad")
+            return build<T, optim::Adagrad<T>>(c, values, adagrad_options);
+        FAIL("unknown optimizer " << kind);
+        return {};
+    }
+
+    // Sets the step's gradients by hand (a null gradient: the parameter has none this step).
+    template <class T>
+    void set_grads(Runner<T>& runner, std::size_t step)
+    {
+        const json& grads = fixture().at("grads").at(step);
+        for (std::size_t i = 0; i < runner.params.size(); ++i)
+        {
+            if (grads[i].is_null())
+                runner.params[i].zero_grad();
+            else
+                runner.params[i].set_grad(Tensor<T>(to_array<T>(grads[i])));
+        }
+    }
+
+    template <class T>
+    std::vector<xt::xarray<T>> initial_values()
+    {
+        std::vector<xt::xarray<T>> values;
+        for (const auto& p : fixture().at("params"))
+            values.push_back(to_array<T>(p));
+        return values;
+    }
+
+    // Replays a case and checks every step against torch's trajectory.  With `restart_after`, the run is
+    // interrupted after that many steps: the parameters' values and the optimizer's state_dict go to a
+    // fresh optimizer over fresh parameters, which continues.
+    template <class T>
+    std::vector<xt::xarray<T>> replay(const json& c, double tolerance, std::optional<std::size_t> restart_after = {})
+    {
+        Runner<T> runner = make_runner<T>(c, initial_values<T>());
+        const json& trajectory = c.at("trajectory");
+        for (std::size_t step = 0; step < trajectory.size(); ++step)
+        {
+            if (restart_after && step == *restart_after)
+            {
+                const nn::StateDict<T> saved = runner.state_dict();
+                std::vector<xt::xarray<T>> values;
+                for (const auto& p : runner.params)
+                    values.push_back(p.value());
+                runner = make_runner<T>(c, values);
+                runner.load_state_dict(saved);
+            }
+            set_grads(runner, step);
+            runner.step();
+            for (std::size_t i = 0; i < runner.params.size(); ++i)
+                check_close(runner.params[i].value(), trajectory[step][i], tolerance,
+                            c.at("name").get<std::string>() + ", step " + std::to_string(step + 1) + ", param " +
+                                std::to_string(i));
+        }
+        std::vector<xt::xarray<T>> final_values;
+        for (const auto& p : runner.params)
+            final_values.push_back(p.value());
+        return final_values;
+    }
+}
+
+TEST_CASE("optimizers follow torch.optim's trajectories in double")
+{
+    for (const auto& c : fixture().at("optimizers"))
+    {
+        INFO("case " << c.at("name").get<std::string>());
+        replay<double>(c, 1e-10);
+    }
+}
+
+TEST_CASE("optimizers follow torch.optim's trajectories in float")
+{
+    for (const auto& c : fixture().at("optimizers"))
+    {
+        INFO("case " << c.at("name").get<std::string>());
+        replay<float>(c, 1e-5);
+    }
+}
+
+TEST_CASE("state_dict and load_state_dict: an interrupted run continues exactly")
+{
+    for (const auto& c : fixture().at("optimizers"))
+    {
+        INFO("case " << c.at("name").get<std::string>());
+        const auto uninterrupted = replay<double>(c, 1e-10);
+        for (std::size_t restart : {1, 3, 4})
+        {
+            INFO("restarted after step " << restart);
+            const auto resumed = replay<double>(c, 1e-10, restart);
+            for (std::size_t i = 0; i < resumed.size(); ++i)
+                CHECK(resumed[i] == uninterrupted[i]);   // bit for bit
+        }
+    }
+}
+
+TEST_CASE("state_dict names the buffers; load_state_dict rejects a state that does not fit")
+{
+    Tensor<double> w(xt::xarray<double>{{1.0, 2.0}}, true), b(xt::xarray<double>{0.5}, true);
+    optim::Adam<double> adam({w, b}, optim::AdamOptions(0.1).amsgrad(true));
+    w.set_grad(Tensor<double>(xt::xarray<double>{{0.1, -0.2}}));
+    b.set_grad(Tensor<double>(xt::xarray<double>{0.3}));
+    adam.step();
+    const auto state = adam.state_dict();
+    CHECK(state.at("step")() == 1.0);
+    CHECK(state.contains("0.0.exp_avg"));
+    CHECK(state.contains("0.1.exp_avg_sq"));
+    CHECK(state.contains("0.1.max_exp_avg_sq"));
+    CHECK(state.at("0.0.exp_avg").shape() == w.value().shape());
+    CHECK(adam.step_count() == 1);
+
+    // A state for other parameters (wrong shape, or a parameter this optimizer does not have).
+    nn::StateDict<double> wrong_shape;
+    wrong_shape.insert("step", xt::xarray<double>(1.0));
+    wrong_shape.insert("0.0.exp_avg", xt::zeros<double>({3}));
+    CHECK_THROWS_AS(adam.load_state_dict(wrong_shape), shape_error);
+    nn::StateDict<double> unknown_param;
+    unknown_param.insert("step", xt::xarray<double>(1.0));
+    unknown_param.insert("0.7.exp_avg", xt::zeros<double>({1}));
+    CHECK_THROWS_AS(adam.load_state_dict(unknown_param), value_error);
+    nn::StateDict<double> no_step;
+    CHECK_THROWS_AS(adam.load_state_dict(no_step), value_error);
+    // A rejected state leaves the optimizer as it was.
+    CHECK(adam.step_count() == 1);
+    CHECK(adam.state_dict().at("0.0.exp_avg") == state.at("0.0.exp_avg"));
+}
+
+TEST_CASE("param groups: zero_grad clears every group; options are per group")
+{
+    Tensor<float> a(xt::xarray<float>{1.0f, 2.0f}, true), b(xt::xarray<float>{3.0f}, true);
+    optim::SGD<float> sgd({a}, optim::SGDOptions(0.1));
+    sgd.add_param_group({b}, optim::SGDOptions(1.0));
+    a.set_grad(Tensor<float>(xt::xarray<float>{1.0f, 1.0f}));
+    b.set_grad(Tensor<float>(xt::xarray<float>{1.0f}));
+    sgd.step();
+    CHECK(a.value()(0) == doctest::Approx(0.9f));   // 1 - 0.1 * 1
+    CHECK(b.value()(0) == doctest::Approx(2.0f));   // 3 - 1.0 * 1
+    sgd.zero_grad();
+    CHECK_FALSE(a.has_grad());
+    CHECK_FALSE(b.has_grad());
+    sgd.step();   // no gradients: nothing moves
+    CHECK(a.value()(1) == doctest::Approx(1.9f));
+    REQUIRE(sgd.param_groups().size() == 2);
+    CHECK(sgd.param_groups()[1].options.lr() == 1.0);
+}
+
+TEST_CASE("optimizer errors")
+{
+    Tensor<double> p(xt::xarray<double>{1.0}, true), frozen(xt::xarray<double>{1.0}, false);
+    CHECK_THROWS_AS(optim::SGD<double>({p}, optim::SGDOptions(0.1).nesterov(true)), value_error);
+    CHECK_THROWS_AS(optim::SGD<double>({p}, optim::SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)),
+                    value_error);
+    CHECK_THROWS_AS(optim::Adam<double>({frozen}), value_error);
+    CHECK_THROWS_AS(optim::SGD<double>({Tensor<double>()}, optim::SGDOptions(0.1)), value_error);
+    optim::Adam<double> adam({p});
+    CHECK_THROWS_AS(adam.add_param_group({frozen}, optim::AdamOptions()), value_error);
+}
+
+namespace
+{
+    using TorchSGD = optim::SGD<double>;
+
+    // SGD over two groups with the case's base lrs; returns each group's lr after construction and after
+    // each step, as torch's get_last_lr().
+    std::vector<std::vector<double>> run_schedule(const json& c)
+    {
+        Tensor<double> p0(xt::xarray<double>{1.0}, true), p1(xt::xarray<double>{2.0}, true);
+        const auto base = c.at("base_lrs").get<std::vector<double>>();
+        TorchSGD sgd({p0}, optim::SGDOptions(base[0]));
+        sgd.add_param_group({p1}, optim::SGDOptions(base[1]));
+        const json& args = c.at("args");
+        const auto kind = c.at("scheduler").get<std::string>();
+        const std::size_t steps = c.at("lrs").size() - 1;
+
+        std::function<void(std::size_t)> step;
+        std::shared_ptr<void> keep;
+        auto hold = [&](auto scheduler) {
+            keep = scheduler;
+            step = [scheduler](std::size_t) { scheduler->step(); };
+        };
+        if (kind == "StepLR")
+            hold(std::make_shared<optim::StepLR<TorchSGD>>(sgd, args.at("step_size").get<std::size_t>(),
+                                                          args.at("gamma").get<double>()));
+        else if (kind == "MultiStepLR")
+            hold(std::make_shared<optim::MultiStepLR<TorchSGD>>(
+                sgd, args.at("milestones").get<std::vector<std::size_t>>(), args.at("gamma").get<double>()));
+        else if (kind == "ExponentialLR")
+            hold(std::make_shared<optim::ExponentialLR<TorchSGD>>(sgd, args.at("gamma").get<double>()));
+        else if (kind == "CosineAnnealingLR")
+            hold(std::make_shared<optim::CosineAnnealingLR<TorchSGD>>(sgd, args.at("T_max").get<std::size_t>(),
+                                                                     args.at("eta_min").get<double>()));
+        else if (kind == "LinearLR")
+            hold(std::make_shared<optim::LinearLR<TorchSGD>>(sgd, args.at("start_factor").get<double>(),
+                                                            args.at("end_factor").get<double>(),
+                                                            args.at("total_iters").get<std::size_t>()));
+        else if (kind == "ReduceLROnPlateau")
+        {
+            auto plateau = std::make_shared<optim::ReduceLROnPlateau<TorchSGD>>(
+                sgd, args.at("mode").get<std::string>(), args.at("factor").get<double>(),
+                args.at("patience").get<std::size_t>(), args.value("threshold", 1e-4), args.value("cooldown", 0),
+                args.value("min_lr", 0.0));
+            const auto metrics = c.at("metrics").get<std::vector<double>>();
+            keep = plateau;
+            step = [plateau, metrics](std::size_t i) { plateau->step(metrics.at(i)); };
+        }
+        else
+            FAIL("unknown scheduler " << kind);
+
+        auto lrs = [&] { return std::vector<double>{sgd.param_groups()[0].options.lr(), sgd.param_groups()[1].options.lr()}; };
+        std::vector<std::vector<double>> sequence{lrs()};
+        for (std::size_t i = 0; i < steps; ++i)
+        {
+            sgd.step();
+            step(i);
+            sequence.push_back(lrs());
+        }
+        return sequence;
+    }
+}
+
+TEST_CASE("schedulers give torch.optim.lr_scheduler's lr sequences")
+{
+    for (const auto& c : fixture().at("schedulers"))
+    {
+        const auto name = c.at("name").get<std::string>();
+        const auto expected = c.at("lrs").get<std::vector<std::vector<double>>>();
+        const auto actual = run_schedule(c);
+        REQUIRE(actual.size() == expected.size());
+        for (std::size_t step = 0; step < expected.size(); ++step)
+            for (std::size_t g = 0; g < 2; ++g)
+                CHECK_MESSAGE(close(actual[step][g], expected[step][g], 1e-12),
+                              name << ", after " << step << " steps, group " << g << ": xgrad " << actual[step][g]
+                                   << ", torch " << expected[step][g]);
+    }
+}
+
+TEST_CASE("schedulers: get_last_lr, set_last_epoch (resume) and errors")
+{
+    Tensor<double> p(xt::xarray<double>{1.0}, true);
+    TorchSGD sgd({p}, optim::SGDOptions(0.1));
+    optim::StepLR<TorchSGD> schedule(sgd, 2, 0.5);
+    for (int i = 0; i < 5; ++i)
+        schedule.step();
+    CHECK(schedule.last_epoch() == 5);
+    CHECK(schedule.get_last_lr() == std::vector<double>{0.1 * 0.25});   // 0.1 * 0.5^floor(5 / 2)
+
+    TorchSGD resumed_sgd({p}, optim::SGDOptions(0.1));
+    optim::StepLR<TorchSGD> resumed(resumed_sgd, 2, 0.5);
+    resumed.set_last_epoch(5);
+    CHECK(resumed.get_last_lr() == schedule.get_last_lr());
+    schedule.step();
+    resumed.step();
+    CHECK(resumed.get_last_lr() == schedule.get_last_lr());   // 0.1 * 0.5^3
+
+    CHECK_THROWS_AS(optim::StepLR<TorchSGD>(sgd, 0), value_error);
+    CHECK_THROWS_AS(optim::CosineAnnealingLR<TorchSGD>(sgd, 0), value_error);
+    CHECK_THROWS_AS(optim::LinearLR<TorchSGD>(sgd, 0.0), value_error);
+    CHECK_THROWS_AS(optim::LinearLR<TorchSGD>(sgd, 1.5), value_error);
+    CHECK_THROWS_AS(optim::ReduceLROnPlateau<TorchSGD>(sgd, "sideways"), value_error);
+    CHECK_THROWS_AS(optim::ReduceLROnPlateau<TorchSGD>(sgd, "min", 1.0), value_error);
+    optim::ReduceLROnPlateau<TorchSGD> plateau(sgd);
+    CHECK_THROWS_AS(plateau.step(std::nan("")), value_error);
+}
+
+TEST_CASE("clip_grad_norm_ returns torch's total norm and scales as torch does")
+{
+    for (const auto& c : fixture().at("clip"))
+    {
+        const double norm_type = c.at("norm_type").is_string() ? std::numeric_limits<double>::infinity()
+                                                               : c.at("norm_type").get<double>();
+        INFO("max_norm " << c.at("max_norm").get<double>() << ", norm_type " << norm_type);
+        auto run = [&](auto zero, double tolerance) {
+            using T = decltype(zero);
+            std::vector<Tensor<T>> params;
+            for (std::size_t i = 0; i < c.at("grads").size(); ++i)
+            {
+                params.emplace_back(xt::zeros<T>(c.at("grads")[i].at("shape").get<Shape>()), true);
+                params.back().set_grad(Tensor<T>(to_array<T>(c.at("grads")[i])));
+            }
+            const double total = optim::clip_grad_norm_(params, c.at("max_norm").get<double>(), norm_type);
+            CHECK(close(total, c.at("total_norm").get<double>(), tolerance));
+            for (std::size_t i = 0; i < params.size(); ++i)
+                check_close(params[i].grad(), c.at("clipped")[i], tolerance, "clipped grad " + std::to_string(i));
+        };
+        run(0.0, 1e-12);
+        run(0.0f, 1e-6);
+    }
+}
+
+TEST_CASE("clip_grad_norm_: parameters without gradients, NaN; clip_grad_value_")
+{
+    Tensor<double> a(xt::xarray<double>{0.0, 0.0}, true), b(xt::xarray<double>{0.0}, true);
+    a.set_grad(Tensor<double>(xt::xarray<double>{3.0, 4.0}));   // norm 5
+    // b has no gradient: it is skipped, not an error
+    const double total = optim::clip_grad_norm_(std::vector<Tensor<double>>{a, b}, 1.0);
+    CHECK(total == doctest::Approx(5.0));
+    CHECK(a.grad()(0) == doctest::Approx(3.0 / (5.0 + 1e-6)));   // scaled by max_norm / (total + 1e-6)
+    CHECK(a.grad()(1) == doctest::Approx(4.0 / (5.0 + 1e-6)));
+    CHECK_FALSE(b.has_grad());
+
+    a.set_grad(Tensor<double>(xt::xarray<double>{std::nan(""), 1.0}));
+    CHECK_THROWS_AS(optim::clip_grad_norm_(std::vector<Tensor<double>>{a}, 1.0), value_error);
+
+    a.set_grad(Tensor<double>(xt::xarray<double>{-3.0, 0.25}));
+    b.set_grad(Tensor<double>(xt::xarray<double>{2.0}));
+    optim::clip_grad_value_(std::vector<Tensor<double>>{a, b}, 0.5);
+    CHECK(a.grad() == xt::xarray<double>{-0.5, 0.25});
+    CHECK(b.grad() == xt::xarray<double>{0.5});
+}
