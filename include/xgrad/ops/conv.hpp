@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,6 @@
 #include "../kernels/im2col.hpp"
 #include "../kernels/simd.hpp"
 #include "../parallel.hpp"
-#include "reduce.hpp"
 #include "shape.hpp"
 
 namespace xgrad
@@ -222,6 +222,24 @@ namespace xgrad
             }
         }
 
+        // db[o] = Σ_{n, i, j} dy[n, o, i, j]   (linear in dy)   =>  dL/d(dy)[n, o, i, j] = dL/d(db)[o]
+        // A direct loop: the bias gradient of every convolution goes through here.
+        template <class T>
+        Tensor<T> conv2d_bias_grad(const Tensor<T>& dout)
+        {
+            const Shape shape = dout.shape();   // (N, C_out, OH, OW)
+            const std::size_t channels = shape[1], plane = shape[2] * shape[3];
+            xt::xarray<T> value = xt::zeros<T>({channels});
+            const T* dy = dout.value().data();
+            for (std::size_t n = 0; n < shape[0]; ++n)
+                for (std::size_t o = 0; o < channels; ++o, dy += plane)
+                    value(o) += std::accumulate(dy, dy + plane, T(0));
+            return make_result<T>("conv2d_bias_grad", std::move(value), {dout},
+                                  [shape, channels](const Tensor<T>& ddb) -> Grads<T> {
+                                      return {broadcast_to(reshape_exact(ddb, Shape{1, channels, 1, 1}), shape)};
+                                  });
+        }
+
         struct Conv2dParams
         {
             Size2 stride, padding, dilation;
@@ -247,7 +265,7 @@ namespace xgrad
     // Backward (y is linear in x and in W):
     //   dL/dx = conv2d_input_grad(dL/dy, W)    (col2im of Wᵀ · dy: a transposed convolution)
     //   dL/dW = conv2d_weight_grad(x, dL/dy)   (Σ_n dy · colᵀ)
-    //   dL/db = Σ_{n, i, j} dL/dy[n, o, i, j]
+    //   dL/db = conv2d_bias_grad(dL/dy) = Σ_{n, i, j} dL/dy[n, o, i, j]
     template <class T>
     Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, Size2 stride,
                      Size2 padding, Size2 dilation, std::size_t groups)
@@ -287,7 +305,7 @@ namespace xgrad
                     detail::grad_if_needed(
                         weight, [&] { return conv2d_weight_grad(input, dout, weight.shape(), s, p, d, groups); })};
                 if (bias.defined())
-                    grads.push_back(detail::grad_if_needed(bias, [&] { return sum(dout, Dims{0, 2, 3}); }));
+                    grads.push_back(detail::grad_if_needed(bias, [&] { return detail::conv2d_bias_grad(dout); }));
                 return grads;
             });
     }
