@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Reference numbers from PyTorch for xgrad's layers: writes tests/fixtures/layers/<case>.json.
+
+Regenerate (Debian 12: `sudo apt-get install python3-torch python3-numpy`, PyTorch 1.13 CPU):
+
+    /usr/bin/python3 scripts/make_layer_fixtures.py
+
+The fixtures are committed; building and running the tests never needs PyTorch.  Each file holds one case:
+
+    "state":   the module's state_dict (parameters and buffers), loaded by the C++ test with load_state_dict
+    "inputs":  the input tensors (float inputs, integer indices, boolean masks as 0/1)
+    "output":  the module's output
+    "probe":   a fixed random tensor R of the output's shape; the scalar loss is sum(output * R)
+               (the MLP case uses cross_entropy(output, target) instead)
+    "grads":   d loss / d input and d loss / d every parameter, by state_dict name ("input.<name>" for inputs)
+    "state_after": buffers after the forward pass (batch norm's running statistics, train mode)
+
+Every tensor is {"shape": [...], "data": [...]} in row-major order.  All numbers are computed in float64.
+"""
+import json
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "layers")
+
+
+def tensor(t):
+    t = t.detach()
+    if t.dtype == torch.bool:
+        data = [int(v) for v in t.reshape(-1).tolist()]
+    elif t.dtype in (torch.int64, torch.int32):
+        data = [int(v) for v in t.reshape(-1).tolist()]
+    else:
+        data = t.double().reshape(-1).tolist()   # repr: exact round trip
+    return {"shape": list(t.shape), "data": data}
+
+
+def randomise(module, generator):
+    """Every parameter (and batch norm's buffers) gets a random non-default value, so that a wrong layout
+    or a forgotten term shows."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * 0.5)
+            if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+                p.add_(1.0)
+        for name, b in module.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=generator, dtype=b.dtype) * 0.5)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=generator, dtype=b.dtype) + 0.5)
+
+
+def write_case(name, module, inputs, run, loss_of=None, extra=None):
+    """inputs: dict name -> tensor (float tensors get requires_grad).  run(module, inputs) -> output."""
+    state = {k: tensor(v) for k, v in module.state_dict().items()}
+    for v in inputs.values():
+        if v.dtype.is_floating_point:
+            v.requires_grad_(True)
+    output = run(module, inputs)
+    generator = torch.Generator().manual_seed(sum(map(ord, name)))
+    case = {"state": state, "inputs": {k: tensor(v) for k, v in inputs.items()}, "output": tensor(output)}
+    if loss_of is None:
+        probe = torch.randn(output.shape, generator=generator, dtype=torch.float64)
+        loss = (output * probe).sum()
+        case["probe"] = tensor(probe)
+    else:
+        loss = loss_of(output)
+    case["loss"] = float(loss)
+    loss.backward()
+    grads = {}
+    for k, v in inputs.items():
+        if v.dtype.is_floating_point:
+            grads["input." + k] = tensor(v.grad)
+    for k, p in module.named_parameters():
+        grads[k] = tensor(p.grad)
+    case["grads"] = grads
+    buffers = dict(module.named_buffers())
+    if buffers:
+        case["state_after"] = {k: tensor(v) for k, v in buffers.items()}
+    if extra:
+        case.update(extra)
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(case, f, separators=(",", ":"))
+    print(name, os.path.getsize(os.path.join(OUT, name + ".json")), "bytes")
+
+
+def main():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1234)
+    randn = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    # Linear(4, 3) on (2, 4)
+    m = nn.Linear(4, 3).double()
+    write_case("linear", m, {"x": randn(2, 4)}, lambda m, i: m(i["x"]))
+
+    # LayerNorm(5) on (2, 3, 5), affine random
+    m = nn.LayerNorm(5).double()
+    randomise(m, g)
+    write_case("layer_norm", m, {"x": randn(2, 3, 5) * 2 + 1}, lambda m, i: m(i["x"]))
+
+    # BatchNorm1d(3), training, on (4, 3) and on (2, 3, 4); BatchNorm2d(3) on (2, 3, 2, 2)
+    for name, m, shape in [("batch_norm1d", nn.BatchNorm1d(3), (4, 3)),
+                           ("batch_norm1d_seq", nn.BatchNorm1d(3), (2, 3, 4)),
+                           ("batch_norm2d", nn.BatchNorm2d(3), (2, 3, 2, 2))]:
+        m = m.double()
+        randomise(m, g)
+        m.train()
+        write_case(name, m, {"x": randn(*shape) * 1.5 + 0.5}, lambda m, i: m(i["x"]))
+
+    # Embedding(6, 3), indices (2, 3) with a repeated id
+    m = nn.Embedding(6, 3).double()
+    ids = torch.tensor([[1, 4, 1], [0, 5, 2]])
+    write_case("embedding", m, {"ids": ids}, lambda m, i: m(i["ids"]))
+
+    # MultiheadAttention(4, 2), batch-first, cross-attention with a key_padding_mask
+    m = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, False, False, True], [False, True, False, True]])
+    write_case("mha_padding", m, {"q": randn(2, 3, 4), "k": randn(2, 4, 4), "v": randn(2, 4, 4),
+                                  "key_padding_mask": padding},
+               lambda m, i: m(i["q"], i["k"], i["v"], key_padding_mask=i["key_padding_mask"], need_weights=False)[0])
+
+    # MultiheadAttention(6, 3), self-attention with a causal attn_mask (true = may not attend) and padding
+    m = nn.MultiheadAttention(6, 3, batch_first=True).double()
+    randomise(m, g)
+    causal = torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1)
+    padding = torch.tensor([[False, False, False, False], [False, False, True, False]])
+    write_case("mha_causal", m, {"x": randn(2, 4, 6), "attn_mask": causal, "key_padding_mask": padding},
+               lambda m, i: m(i["x"], i["x"], i["x"], key_padding_mask=i["key_padding_mask"],
+                              attn_mask=i["attn_mask"], need_weights=False)[0])
+
+    # TransformerEncoderLayer: post-norm relu, and pre-norm gelu with a causal mask; dropout 0
+    m = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, activation="relu",
+                                   batch_first=True, norm_first=False).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, False, False], [False, False, True]])
+    write_case("encoder_layer_post_relu", m, {"x": randn(2, 3, 4), "key_padding_mask": padding},
+               lambda m, i: m(i["x"], src_key_padding_mask=i["key_padding_mask"]))
+
+    m = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, activation="gelu",
+                                   batch_first=True, norm_first=True).double()
+    randomise(m, g)
+    causal = torch.triu(torch.ones(3, 3, dtype=torch.bool), diagonal=1)
+    write_case("encoder_layer_pre_gelu", m, {"x": randn(2, 3, 4), "attn_mask": causal},
+               lambda m, i: m(i["x"], src_mask=i["attn_mask"]))
+
+    # TransformerEncoder: 2 post-norm layers (copies of one) and a final LayerNorm
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=5, dropout=0.0, batch_first=True).double()
+    randomise(layer, g)
+    m = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4).double(), enable_nested_tensor=False).double()
+    randomise(m, g)
+    write_case("encoder", m, {"x": randn(2, 3, 4)}, lambda m, i: m(i["x"]))
+
+    # MLP: Linear(4, 8) -> ReLU -> Linear(8, 3), mean cross-entropy against integer targets
+    m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    target = torch.tensor([0, 2, 1, 2, 0])
+    write_case("mlp_cross_entropy", m, {"x": randn(5, 4)}, lambda m, i: m(i["x"]),
+               loss_of=lambda out: F.cross_entropy(out, target), extra={"target": tensor(target)})
+
+
+if __name__ == "__main__":
+    main()

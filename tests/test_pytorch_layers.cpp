@@ -1,0 +1,248 @@
+// Agreement with PyTorch 1.13: the layers load torch's state dicts by name and reproduce torch's outputs,
+// updated buffers and gradients (of sum(output * probe), or of a cross-entropy), in float and in double.
+// The fixtures come from scripts/make_layer_fixtures.py (see its header to regenerate them).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xgrad/xgrad.hpp>
+
+using namespace xgrad;
+using json = nlohmann::ordered_json;   // keeps the state dict's order
+
+namespace
+{
+    json load_fixture(const std::string& name)
+    {
+        const std::string path = std::string(XGRAD_TEST_FIXTURES) + "/layers/" + name + ".json";
+        std::ifstream in(path);
+        REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (scripts/make_layer_fixtures.py writes it)");
+        return json::parse(in);
+    }
+
+    Shape shape_of(const json& t) { return t.at("shape").get<Shape>(); }
+
+    template <class T>
+    xt::xarray<T> to_array(const json& t)
+    {
+        xt::xarray<T> value(shape_of(t));
+        const auto& data = t.at("data");
+        REQUIRE(data.size() == value.size());
+        for (std::size_t i = 0; i < value.size(); ++i)
+            value.data()[i] = static_cast<T>(data[i].get<double>());
+        return value;
+    }
+
+    xt::xarray<bool> to_mask(const json& t)
+    {
+        xt::xarray<bool> mask(shape_of(t));
+        for (std::size_t i = 0; i < mask.size(); ++i)
+            mask.data()[i] = t.at("data")[i].get<int>() != 0;
+        return mask;
+    }
+
+    IndexArray to_index(const json& t)
+    {
+        IndexArray index(shape_of(t));
+        for (std::size_t i = 0; i < index.size(); ++i)
+            index.data()[i] = t.at("data")[i].get<std::int64_t>();
+        return index;
+    }
+
+    template <class T>
+    nn::StateDict<T> to_state(const json& state)
+    {
+        nn::StateDict<T> dict;
+        for (const auto& [name, t] : state.items())
+            dict.insert(name, to_array<T>(t));
+        return dict;
+    }
+
+    // |actual - expected| <= rtol |expected| + atol, with atol scaled by the largest expected magnitude
+    // (so near-zero entries of a large tensor are judged against the tensor's scale, not their own).
+    template <class T>
+    void check_close(const std::string& what, const xt::xarray<T>& actual, const xt::xarray<T>& expected)
+    {
+        const double rtol = std::is_same<T, float>::value ? 1e-4 : 1e-9;
+        INFO(what);
+        REQUIRE(shape_string(actual.shape()) == shape_string(expected.shape()));
+        double scale = 1.0;
+        for (auto e : expected)
+            scale = std::max(scale, std::abs(static_cast<double>(e)));
+        const double atol = rtol * 0.1 * scale;
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < actual.size(); ++i)
+        {
+            const double a = actual.data()[i], e = expected.data()[i];
+            if (!(std::abs(a - e) <= rtol * std::abs(e) + atol))
+            {
+                if (bad++ < 3)
+                    FAIL_CHECK(what << ": flat element " << i << " is " << a << ", PyTorch gives " << e);
+            }
+        }
+        CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << actual.size() << " elements differ");
+    }
+
+    bool is_float_input(const std::string& name)
+    {
+        return name != "ids" && name != "key_padding_mask" && name != "attn_mask";
+    }
+
+    // Loads the fixture's state into `module`, runs forward(json, float inputs) and backward, and compares
+    // the state dict's names, the output, the loss, the gradients and the buffers with PyTorch's.
+    template <class T, class Forward>
+    void check_case(const std::string& name, nn::Module<T>& module, Forward&& forward)
+    {
+        INFO("case " << name);
+        const json fixture = load_fixture(name);
+
+        // Same names, same order, same shapes as torch's state_dict.
+        std::vector<std::string> ours, theirs;
+        for (const auto& [key, value] : module.state_dict())
+            ours.push_back(key);
+        for (const auto& [key, value] : fixture.at("state").items())
+            theirs.push_back(key);
+        CHECK(ours == theirs);
+        module.load_state_dict(to_state<T>(fixture.at("state")));
+
+        std::map<std::string, Tensor<T>> inputs;
+        for (const auto& [key, value] : fixture.at("inputs").items())
+            if (is_float_input(key))
+                inputs.emplace(key, Tensor<T>(to_array<T>(value), true));
+        const Tensor<T> output = forward(fixture, inputs);
+        check_close(name + " output", output.value(), to_array<T>(fixture.at("output")));
+
+        const Tensor<T> loss = fixture.contains("probe")
+                                   ? sum(mul(output, constant<T>(to_array<T>(fixture.at("probe")))))
+                                   : cross_entropy(output, to_index(fixture.at("target")));
+        CHECK(static_cast<double>(loss.item()) ==
+              doctest::Approx(fixture.at("loss").get<double>()).epsilon(std::is_same<T, float>::value ? 1e-4 : 1e-10));
+        loss.backward();
+
+        const json& grads = fixture.at("grads");
+        for (const auto& [key, tensor] : inputs)
+            check_close(name + " d/d input " + key, tensor.grad(), to_array<T>(grads.at("input." + key)));
+        const auto parameters = module.named_parameters();
+        CHECK(parameters.size() + inputs.size() == grads.size());
+        for (const auto& [key, parameter] : parameters)
+        {
+            REQUIRE_MESSAGE(grads.contains(key), "PyTorch has no parameter " << key);
+            REQUIRE_MESSAGE(parameter.has_grad(), key << " got no gradient");
+            check_close(name + " d/d " + key, parameter.grad(), to_array<T>(grads.at(key)));
+        }
+        if (fixture.contains("state_after"))
+            for (const auto& [key, buffer] : module.named_buffers())
+                check_close(name + " buffer " + key + " after the forward pass", buffer.value(),
+                            to_array<T>(fixture.at("state_after").at(key)));
+    }
+
+    template <class T>
+    using Inputs = std::map<std::string, Tensor<T>>;
+}
+
+TEST_CASE_TEMPLATE("Linear agrees with torch.nn.Linear", T, float, double)
+{
+    nn::Linear<T> layer(4, 3);
+    check_case<T>("linear", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+}
+
+TEST_CASE_TEMPLATE("LayerNorm agrees with torch.nn.LayerNorm", T, float, double)
+{
+    nn::LayerNorm<T> layer(5);
+    check_case<T>("layer_norm", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+}
+
+TEST_CASE_TEMPLATE("BatchNorm1d and BatchNorm2d in training agree with torch, running statistics included", T, float,
+                   double)
+{
+    {
+        nn::BatchNorm1d<T> layer(3);
+        check_case<T>("batch_norm1d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    {
+        nn::BatchNorm1d<T> layer(3);
+        check_case<T>("batch_norm1d_seq", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    {
+        nn::BatchNorm2d<T> layer(3);
+        check_case<T>("batch_norm2d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+}
+
+TEST_CASE_TEMPLATE("Embedding agrees with torch.nn.Embedding (repeated ids accumulate)", T, float, double)
+{
+    nn::Embedding<T> layer(6, 3);
+    check_case<T>("embedding", layer,
+                  [&](const json& f, Inputs<T>&) { return layer(to_index(f.at("inputs").at("ids"))); });
+}
+
+TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, causal attn_mask)", T, float, double)
+{
+    SUBCASE("cross-attention with a key padding mask")
+    {
+        nn::MultiheadAttention<T> attention(4, 2);
+        check_case<T>("mha_padding", attention, [&](const json& f, Inputs<T>& in) {
+            return attention.forward(in.at("q"), in.at("k"), in.at("v"), to_mask(f.at("inputs").at("key_padding_mask")));
+        });
+    }
+    SUBCASE("self-attention with a boolean causal attn_mask and padding")
+    {
+        nn::MultiheadAttention<T> attention(6, 3);
+        check_case<T>("mha_causal", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return attention.forward(x, x, x, to_mask(f.at("inputs").at("key_padding_mask")),
+                                     to_mask(f.at("inputs").at("attn_mask")));
+        });
+    }
+    SUBCASE("is_causal gives the same numbers as torch's explicit causal mask")
+    {
+        nn::MultiheadAttention<T> attention(6, 3);
+        check_case<T>("mha_causal", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return attention.forward(x, x, x, to_mask(f.at("inputs").at("key_padding_mask")), std::nullopt, true);
+        });
+    }
+}
+
+TEST_CASE_TEMPLATE("TransformerEncoderLayer agrees with torch (post-norm relu, pre-norm gelu, dropout 0)", T, float,
+                   double)
+{
+    SUBCASE("post-norm, relu, key padding mask")
+    {
+        nn::TransformerEncoderLayer<T> layer(4, 2, 6, 0.0, "relu", false);
+        check_case<T>("encoder_layer_post_relu", layer, [&](const json& f, Inputs<T>& in) {
+            return layer.forward(in.at("x"), std::nullopt, to_mask(f.at("inputs").at("key_padding_mask")));
+        });
+    }
+    SUBCASE("pre-norm, gelu, causal src_mask")
+    {
+        nn::TransformerEncoderLayer<T> layer(4, 2, 6, 0.0, "gelu", true);
+        check_case<T>("encoder_layer_pre_gelu", layer, [&](const json& f, Inputs<T>& in) {
+            return layer.forward(in.at("x"), to_mask(f.at("inputs").at("attn_mask")));
+        });
+    }
+    SUBCASE("pre-norm, gelu, is_causal")
+    {
+        nn::TransformerEncoderLayer<T> layer(4, 2, 6, 0.0, "gelu", true);
+        check_case<T>("encoder_layer_pre_gelu", layer,
+                      [&](const json&, Inputs<T>& in) { return layer.forward(in.at("x"), std::nullopt, std::nullopt, true); });
+    }
+}
+
+TEST_CASE_TEMPLATE("TransformerEncoder (2 layers and a final norm) agrees with torch", T, float, double)
+{
+    nn::TransformerEncoder<T> encoder(nn::TransformerEncoderLayer<T>(4, 2, 5, 0.0), 2, true);
+    check_case<T>("encoder", encoder, [&](const json&, Inputs<T>& in) { return encoder(in.at("x")); });
+}
+
+TEST_CASE_TEMPLATE("A Sequential MLP with cross_entropy agrees with torch", T, float, double)
+{
+    nn::Sequential<T> mlp(nn::Linear<T>(4, 8), nn::ReLU<T>(), nn::Linear<T>(8, 3));
+    check_case<T>("mlp_cross_entropy", mlp, [&](const json&, Inputs<T>& in) { return mlp(in.at("x")); });
+}
