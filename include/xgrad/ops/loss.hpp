@@ -218,8 +218,18 @@ namespace xgrad
                             T label_smoothing = T(0), std::int64_t ignore_index = -100)
     {
         if (logits.ndim() == 0 || target.value().shape() != logits.value().shape())
+        {
+            Shape label_shape = logits.shape();
+            if (!label_shape.empty())
+                label_shape.erase(label_shape.begin() + static_cast<std::ptrdiff_t>(detail::class_dim(logits)));
+            if (logits.ndim() != 0 && target.shape() != label_shape)   // before reading its values as labels
+                throw shape_error("cross_entropy: target of shape " + shape_string(target.shape()) +
+                                  " fits input of shape " + shape_string(logits.shape()) + " neither as class "
+                                  "probabilities (the input's shape) nor as class indices (shape " +
+                                  shape_string(label_shape) + ")");
             return cross_entropy(logits, detail::labels_from(target, "cross_entropy"), reduction, label_smoothing,
                                  ignore_index);
+        }
         const auto dim = static_cast<std::ptrdiff_t>(detail::class_dim(logits));
         const auto classes = static_cast<T>(logits.shape(dim));
         const Tensor<T> probs =
