@@ -191,7 +191,8 @@ namespace xgrad::io
             std::uint64_t count = 1;
             for (auto extent : entry.shape)
             {
-                if (extent != 0 && count > (std::uint64_t(1) << 62) / extent)
+                // At most 2^60 elements, so that the byte count (up to 8 per element) cannot wrap around.
+                if (extent != 0 && count > (std::uint64_t(1) << 60) / extent)
                     throw fail("tensor '" + name + "' has an impossibly large shape");
                 count *= extent;
             }
