@@ -77,7 +77,7 @@ namespace xgrad::io
         static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "F32 or F64 only");
         if (!detail::host_is_little_endian())
             throw io_error("save_safetensors: big-endian hosts are not supported");
-        nlohmann::ordered_json header;
+        nlohmann::ordered_json header = nlohmann::ordered_json::object();   // "{}" when empty, not "null"
         if (!metadata.empty())
             header["__metadata__"] = metadata;
         std::uint64_t offset = 0;
