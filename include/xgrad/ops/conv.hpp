@@ -5,9 +5,10 @@
 
 #include <array>
 #include <cstddef>
-#include <numeric>
 #include <string>
 #include <vector>
+
+#include <xsimd/xsimd.hpp>
 
 #include "../kernels/gemm.hpp"
 #include "../kernels/im2col.hpp"
@@ -222,8 +223,27 @@ namespace xgrad
             }
         }
 
+        // Σ x[i] over a contiguous range, in SIMD lanes (a plain loop would add one element at a time: the
+        // compiler may not reorder floating-point sums).
+        template <class T>
+        T sum_contiguous(const T* x, std::size_t n)
+        {
+            using batch = xsimd::batch<T, xsimd::default_arch>;
+            const std::size_t vn = n - n % batch::size;
+            batch lanes(T(0));
+            for (std::size_t i = 0; i < vn; i += batch::size)
+                lanes += batch::load_unaligned(x + i);
+            alignas(kernels::scratch_alignment) T lane_values[batch::size];
+            lanes.store_aligned(lane_values);
+            T total = 0;
+            for (const T lane : lane_values)
+                total += lane;
+            for (std::size_t i = vn; i < n; ++i)   // scalar tail
+                total += x[i];
+            return total;
+        }
+
         // db[o] = Σ_{n, i, j} dy[n, o, i, j]   (linear in dy)   =>  dL/d(dy)[n, o, i, j] = dL/d(db)[o]
-        // A direct loop: the bias gradient of every convolution goes through here.
         template <class T>
         Tensor<T> conv2d_bias_grad(const Tensor<T>& dout)
         {
@@ -233,7 +253,7 @@ namespace xgrad
             const T* dy = dout.value().data();
             for (std::size_t n = 0; n < shape[0]; ++n)
                 for (std::size_t o = 0; o < channels; ++o, dy += plane)
-                    value(o) += std::accumulate(dy, dy + plane, T(0));
+                    value(o) += sum_contiguous(dy, plane);
             return make_result<T>("conv2d_bias_grad", std::move(value), {dout},
                                   [shape, channels](const Tensor<T>& ddb) -> Grads<T> {
                                       return {broadcast_to(reshape_exact(ddb, Shape{1, channels, 1, 1}), shape)};
