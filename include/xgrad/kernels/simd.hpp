@@ -1,11 +1,12 @@
-// Small helpers shared by the SIMD kernels: the vector width of T on the compile-time architecture and an
-// aligned scratch buffer that kernels keep (thread-local) across calls instead of allocating each time.
+// Small helpers shared by the SIMD kernels: the vector width of T on the compile-time architecture, an
+// aligned scratch buffer kernels keep (thread-local) across calls, and an in-register square transpose.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -47,4 +48,65 @@ namespace xgrad::kernels
         std::unique_ptr<T[], aligned_deleter> storage_;
         std::size_t capacity_ = 0;
     };
+
+    // Transposes the square tile held in simd_width<T, Arch> batches: afterwards rows[j] holds what was column j.
+    // Through memory in general; in registers on AVX-512 for float, where kernels that pack transposed
+    // operands spend their time.
+    template <class T, class Arch>
+    void transpose_square_tile(xsimd::batch<T, Arch>* rows)
+    {
+        constexpr std::size_t width = simd_width<T, Arch>;
+        alignas(scratch_alignment) T tile[width][width];
+        for (std::size_t i = 0; i < width; ++i)
+            rows[i].store_aligned(tile[i]);
+        for (std::size_t j = 0; j < width; ++j)
+        {
+            alignas(scratch_alignment) T column[width];
+            for (std::size_t i = 0; i < width; ++i)
+                column[i] = tile[i][j];
+            rows[j] = xsimd::batch<T, Arch>::load_aligned(column);
+        }
+    }
+
+#if XSIMD_WITH_AVX512F
+    // 16 × 16 floats: interleave pairs of rows, then pairs of 64-bit pairs, then 128-bit lanes twice.
+    template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
+    void transpose_square_tile(xsimd::batch<float, Arch>* rows)
+    {
+        // The zero-masking forms with every lane selected are the plain instructions; GCC 12 warns about the
+        // plain forms' undefined pass-through operand under -Wall.
+        constexpr __mmask16 all_lanes = 0xffff;
+        constexpr __mmask8 all_pairs = 0xff;
+        constexpr int even_lanes = 0x88;   // 128-bit lanes (0, 2) of the first operand, then (0, 2) of the second
+        constexpr int odd_lanes = 0xdd;    // lanes (1, 3), likewise
+        __m512 pairs[16];
+        for (int i = 0; i < 8; ++i)
+        {
+            pairs[2 * i] = _mm512_maskz_unpacklo_ps(all_lanes, rows[2 * i], rows[2 * i + 1]);
+            pairs[2 * i + 1] = _mm512_maskz_unpackhi_ps(all_lanes, rows[2 * i], rows[2 * i + 1]);
+        }
+        __m512 quads[16];
+        for (int i = 0; i < 4; ++i)
+            for (int half = 0; half < 2; ++half)
+            {
+                const __m512d low = _mm512_castps_pd(pairs[4 * i + half]);
+                const __m512d high = _mm512_castps_pd(pairs[4 * i + 2 + half]);
+                quads[4 * i + 2 * half] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all_pairs, low, high));
+                quads[4 * i + 2 * half + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all_pairs, low, high));
+            }
+        __m512 lanes[16];
+        for (int i = 0; i < 2; ++i)
+            for (int j = 0; j < 4; ++j)
+            {
+                const __m512 first = quads[8 * i + j], second = quads[8 * i + 4 + j];
+                lanes[8 * i + j] = _mm512_maskz_shuffle_f32x4(all_lanes, first, second, even_lanes);
+                lanes[8 * i + 4 + j] = _mm512_maskz_shuffle_f32x4(all_lanes, first, second, odd_lanes);
+            }
+        for (int j = 0; j < 8; ++j)
+        {
+            rows[j] = _mm512_maskz_shuffle_f32x4(all_lanes, lanes[j], lanes[8 + j], even_lanes);
+            rows[8 + j] = _mm512_maskz_shuffle_f32x4(all_lanes, lanes[j], lanes[8 + j], odd_lanes);
+        }
+    }
+#endif
 }
