@@ -1,6 +1,7 @@
 // Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d, with PyTorch's parameters and buffers.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "../ops/norm.hpp"
@@ -28,6 +29,16 @@ namespace xgrad::nn
 
         Tensor<T> forward(const Tensor<T>& input) override
         {
+            const Shape shape = input.shape();
+            const std::size_t k = normalized_shape_.size();
+            if (k > shape.size() || !std::equal(normalized_shape_.begin(), normalized_shape_.end(), shape.end() - k))
+            {
+                std::string trailing;
+                for (auto extent : normalized_shape_)
+                    trailing += ", " + std::to_string(extent);
+                throw shape_error("LayerNorm(" + shape_string(normalized_shape_) + "): expected input (..." + trailing +
+                                  "), got shape " + shape_string(shape));
+            }
             return layer_norm(input, normalized_shape_, weight, bias, eps_);
         }
         std::string type_name() const override { return "LayerNorm"; }

@@ -78,6 +78,10 @@ namespace xgrad::nn
                           const std::optional<xt::xarray<bool>>& src_key_padding_mask = std::nullopt,
                           bool is_causal = false)
         {
+            if (src.ndim() != 3 || src.shape(2) != options_.d_model)
+                throw shape_error("TransformerEncoderLayer(d_model=" + std::to_string(options_.d_model) +
+                                  "): expected src (N, L, " + std::to_string(options_.d_model) + "), got " +
+                                  shape_string(src.shape()));
             auto attend = [&](const Tensor<T>& x) {
                 return dropout1->forward(self_attn->forward(x, x, x, src_key_padding_mask, src_mask, is_causal));
             };
