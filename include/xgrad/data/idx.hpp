@@ -4,6 +4,7 @@
 // anything is allocated; a short or overlong file is an io_error.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -135,8 +136,15 @@ namespace xgrad::data
             if (count * element_size > detail::max_idx_bytes)
                 throw io_error("read_idx: " + path + ": dimensions " + shape_string(shape) + " are implausibly large");
         }
-        std::vector<unsigned char> raw(count * element_size);
-        in.read(raw.data(), raw.size(), "the data");
+        // Read in chunks that grow as data arrives: a short file claiming gigabytes fails before they are allocated.
+        const std::uint64_t data_bytes = count * element_size;
+        std::vector<unsigned char> raw;
+        while (raw.size() < data_bytes)
+        {
+            const std::size_t start = raw.size();
+            raw.resize(start + static_cast<std::size_t>(std::min<std::uint64_t>(data_bytes - start, std::uint64_t(1) << 26)));
+            in.read(raw.data() + start, raw.size() - start, "the data");
+        }
         if (!in.at_end())
             throw io_error("read_idx: " + path + ": the file is longer than its dimensions " + shape_string(shape) + " say");
         xt::xarray<V> result(shape);
