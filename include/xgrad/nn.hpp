@@ -11,4 +11,6 @@
 #include "nn/regularization.hpp"
 #include "nn/sequential.hpp"
 #include "nn/attention.hpp"
+#include "nn/conv.hpp"
+#include "nn/pool.hpp"
 #include "nn/transformer.hpp"

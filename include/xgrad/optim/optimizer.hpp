@@ -9,21 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/module.hpp"
-
-// A chainable option, as torch's C++ options: `AdamOptions(1e-3).weight_decay(1e-2)`; `options.lr()` reads it.
-#define XGRAD_OPTION(Type, name)                                                                             \
-public:                                                                                                      \
-    auto& name(const Type& value)                                                                            \
-    {                                                                                                        \
-        name##_ = value;                                                                                     \
-        return *this;                                                                                        \
-    }                                                                                                        \
-    const Type& name() const { return name##_; }                                                             \
-                                                                                                             \
-private:                                                                                                     \
-    Type name##_
 
 namespace xgrad::optim
 {
