@@ -1,0 +1,366 @@
+// Layers and their ops: gradients of layer_norm, batch_norm and embedding against finite differences,
+// dropout, batch norm's running statistics, nn::init, the L1/L2 penalties, and the shape errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <xgrad/xgrad.hpp>
+#include <xtensor/xview.hpp>
+
+using namespace xgrad;
+
+namespace
+{
+    using Inputs = std::vector<Tensor<double>>;
+
+    Tensor<double> leaf(const Shape& shape, std::uint64_t seed, double scale = 1.0, double shift = 0.0)
+    {
+        Generator rng(seed);
+        return Tensor<double>(randn<double>(shape, rng).value() * scale + shift, true);
+    }
+
+    std::string message_of(const std::function<void()>& action)
+    {
+        try
+        {
+            action();
+        }
+        catch (const std::exception& e)
+        {
+            return e.what();
+        }
+        return "";
+    }
+
+    // The action throws E, and its message names each of `parts`.
+    template <class E>
+    void check_error(const std::function<void()>& action, const std::vector<std::string>& parts)
+    {
+        CHECK_THROWS_AS(action(), E);
+        const std::string message = message_of(action);
+        for (const auto& part : parts)
+            CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << message << "' should name " << part);
+    }
+
+    template <class T>
+    double mean_of(const xt::xarray<T>& a) { return static_cast<double>(xt::mean(a)()); }
+    template <class T>
+    double std_of(const xt::xarray<T>& a)
+    {
+        const double m = mean_of(a);
+        double s = 0;
+        for (auto v : a)
+            s += (v - m) * (v - m);
+        return std::sqrt(s / static_cast<double>(a.size()));
+    }
+}
+
+TEST_CASE("layer_norm: gradients and second derivatives match finite differences")
+{
+    const auto x = leaf({2, 3, 4}, 1, 2.0, 0.5);
+    const auto weight = leaf({4}, 2, 0.5, 1.0), bias = leaf({4}, 3);
+    const auto f = [](const Inputs& in) { return layer_norm(in[0], {4}, in[1], in[2]); };
+    CHECK(gradcheck(f, Inputs{x, weight, bias}));
+    CHECK(gradgradcheck(f, Inputs{x, weight, bias}));
+    // Over the two trailing dims, without affine parameters.
+    const auto g = [](const Inputs& in) { return layer_norm(in[0], {3, 4}); };
+    CHECK(gradcheck(g, Inputs{x}));
+    CHECK(gradgradcheck(g, Inputs{x}));
+
+    // The values: each row has mean 0 and (biased) variance 1 before the affine step.
+    const auto y = layer_norm(x, {4}).value();
+    const xt::xarray<double> row_mean = xt::mean(y, {2});
+    const xt::xarray<double> row_var = xt::mean(y * y, {2});
+    CHECK(xt::allclose(row_mean, 0.0, 1e-12, 1e-12));
+    CHECK(xt::allclose(row_var, 1.0, 1e-4));
+}
+
+TEST_CASE("batch_norm in training: gradients match finite differences, (N, C), (N, C, L) and (N, C, H, W)")
+{
+    for (const Shape& shape : {Shape{5, 3}, Shape{2, 3, 4}, Shape{2, 3, 2, 3}})
+    {
+        INFO(shape_string(shape));
+        const auto x = leaf(shape, 4, 1.5, 0.3);
+        const auto weight = leaf({3}, 5, 0.5, 1.0), bias = leaf({3}, 6);
+        const auto f = [](const Inputs& in) {
+            return batch_norm(in[0], Tensor<double>(), Tensor<double>(), in[1], in[2], true);
+        };
+        CHECK(gradcheck(f, Inputs{x, weight, bias}));
+    }
+    const auto x = leaf({4, 2, 3}, 7);
+    CHECK(gradgradcheck([](const Inputs& in) { return batch_norm(in[0], Tensor<double>(), Tensor<double>()); },
+                        Inputs{x}));
+}
+
+TEST_CASE("batch_norm: running statistics update with momentum and unbiased variance; eval uses them")
+{
+    const auto x = leaf({6, 2, 3}, 8, 2.0, 1.0);
+    Tensor<double> running_mean(xt::xarray<double>{0.5, -0.5}), running_var(xt::xarray<double>{2.0, 0.5});
+    const auto weight = leaf({2}, 9, 0.3, 1.0), bias = leaf({2}, 10);
+    const double momentum = 0.2, eps = 1e-5;
+
+    const xt::xarray<double> batch_mean = xt::mean(x.value(), {0, 2});
+    xt::xarray<double> unbiased_var = xt::zeros<double>({2});
+    for (std::size_t c = 0; c < 2; ++c)
+    {
+        double s = 0;
+        for (std::size_t n = 0; n < 6; ++n)
+            for (std::size_t l = 0; l < 3; ++l)
+                s += std::pow(x.value()(n, c, l) - batch_mean(c), 2);
+        unbiased_var(c) = s / 17.0;
+    }
+    const xt::xarray<double> expected_mean = 0.8 * xt::xarray<double>{0.5, -0.5} + 0.2 * batch_mean;
+    const xt::xarray<double> expected_var = 0.8 * xt::xarray<double>{2.0, 0.5} + 0.2 * unbiased_var;
+
+    const auto y = batch_norm(x, running_mean, running_var, weight, bias, true, momentum, eps);
+    CHECK(xt::allclose(running_mean.value(), expected_mean, 1e-12));
+    CHECK(xt::allclose(running_var.value(), expected_var, 1e-12));
+    const xt::xarray<double> trained_mean = running_mean.value(), trained_var = running_var.value();
+    // Training normalises with the batch's own (biased) statistics.
+    for (std::size_t c = 0; c < 2; ++c)
+    {
+        const xt::xarray<double> channel = xt::view(y.value(), xt::all(), c, xt::all());
+        CHECK(mean_of(channel) == doctest::Approx(bias.value()(c)).epsilon(1e-9));
+        CHECK(std_of(channel) == doctest::Approx(std::abs(weight.value()(c))).epsilon(1e-4));
+    }
+
+    // Eval: (x - running_mean) / sqrt(running_var + eps) * weight + bias, statistics untouched.
+    const auto z = batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps);
+    CHECK(running_mean.value() == trained_mean);
+    CHECK(running_var.value() == trained_var);
+    for (std::size_t n = 0; n < 6; ++n)
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t l = 0; l < 3; ++l)
+                CHECK(z.value()(n, c, l) ==
+                      doctest::Approx((x.value()(n, c, l) - expected_mean(c)) / std::sqrt(expected_var(c) + eps) *
+                                          weight.value()(c) + bias.value()(c)).epsilon(1e-12));
+    // Eval is per-sample: gradcheck through the running statistics' normalisation.
+    CHECK(gradcheck([&](const Inputs& in) { return batch_norm(in[0], running_mean, running_var, in[1], in[2], false); },
+                    Inputs{x, weight, bias}));
+    CHECK_THROWS_AS(batch_norm(x, Tensor<double>(), Tensor<double>(), weight, bias, false), value_error);
+    CHECK_THROWS_AS(batch_norm(leaf({1, 2}, 1), running_mean, running_var), value_error);   // one value per channel
+}
+
+TEST_CASE("BatchNorm2d module: training updates the buffers, eval freezes them")
+{
+    nn::BatchNorm2d<double> norm(3, 1e-5, 0.1);
+    const auto x = leaf({4, 3, 2, 2}, 11, 3.0, 2.0);
+    norm(x);
+    const xt::xarray<double> batch_mean = xt::mean(x.value(), {0, 2, 3});
+    CHECK(xt::allclose(norm.running_mean.value(), 0.1 * batch_mean, 1e-12));
+    const auto mean_after_training = norm.running_mean.value();
+    const auto var_after_training = norm.running_var.value();
+    norm.eval();
+    const auto y1 = norm(x).value();
+    const auto y2 = norm(x).value();
+    CHECK(y1 == y2);
+    CHECK(norm.running_mean.value() == mean_after_training);
+    CHECK(norm.running_var.value() == var_after_training);
+}
+
+TEST_CASE("embedding: rows picked by index, gradient w.r.t. weight accumulates over repeats")
+{
+    const auto weight = leaf({5, 3}, 12);
+    const IndexArray ids{{0, 4, 4}, {2, 0, 1}};
+    const auto y = embedding(ids, weight);
+    CHECK(y.shape() == Shape{2, 3, 3});
+    CHECK(xt::view(y.value(), 0, 1, xt::all()) == xt::view(weight.value(), 4, xt::all()));
+    CHECK(gradcheck([&](const Inputs& in) { return embedding(ids, in[0]); }, Inputs{weight}));
+
+    sum(y).backward();
+    const xt::xarray<double> counts = {2, 1, 1, 0, 2};
+    for (std::size_t row = 0; row < 5; ++row)
+        for (std::size_t d = 0; d < 3; ++d)
+            CHECK(weight.grad()(row, d) == counts(row));
+
+    nn::Embedding<double> layer(5, 3);
+    CHECK(layer(ids).shape() == Shape{2, 3, 3});
+    CHECK(layer(Tensor<double>(xt::xarray<double>{1, 3})).value() == layer(IndexArray{1, 3}).value());
+    CHECK_THROWS_AS(layer(IndexArray{0, 5}), value_error);
+    CHECK_THROWS_AS(layer(IndexArray{-1}), value_error);
+    CHECK_THROWS_AS(embedding(ids, leaf({5}, 1)), shape_error);
+}
+
+TEST_CASE("dropout: identity in eval, zeros a fraction p in training and scales survivors by 1/(1-p)")
+{
+    const Tensor<float> x(xt::ones<float>({200, 500}), true);
+    CHECK(dropout(x, 0.3, false).value() == x.value());
+    CHECK(dropout(x, 0.0, true).value() == x.value());
+    CHECK(xt::all(xt::equal(dropout(x, 1.0, true).value(), 0.f)));
+
+    for (double p : {0.1, 0.5, 0.8})
+    {
+        INFO("p = " << p);
+        Generator rng(42);
+        const auto y = dropout(x, p, true, rng);
+        std::size_t zeros = 0;
+        bool survivors_scaled = true;
+        for (auto v : y.value())
+        {
+            if (v == 0.f)
+                ++zeros;
+            else
+                survivors_scaled = survivors_scaled && std::abs(v - float(1.0 / (1.0 - p))) < 1e-6f;
+        }
+        CHECK(survivors_scaled);
+        CHECK(static_cast<double>(zeros) / static_cast<double>(x.numel()) == doctest::Approx(p).epsilon(0.02 / p));
+        // The gradient is the same mask: dy/dx = m / (1 - p).
+        x.zero_grad();
+        sum(y).backward();
+        CHECK(x.grad() == y.value());
+    }
+
+    // Seeded: the same seed gives the same mask, another seed another.
+    Generator a(7), b(7), c(8);
+    const auto ya = dropout(x, 0.5, true, a).value();
+    CHECK(ya == dropout(x, 0.5, true, b).value());
+    CHECK(ya != dropout(x, 0.5, true, c).value());
+    manual_seed(123);
+    const auto d1 = dropout(x, 0.5).value();
+    manual_seed(123);
+    CHECK(d1 == dropout(x, 0.5).value());
+
+    CHECK_THROWS_AS(dropout(x, 1.5), value_error);
+    CHECK_THROWS_AS(dropout(x, -0.1), value_error);
+    CHECK_THROWS_AS(nn::Dropout<float>(2.0), value_error);
+
+    nn::Dropout<float> layer(0.5);
+    CHECK(layer(x).value() != x.value());
+    layer.eval();
+    CHECK(layer(x).value() == x.value());
+}
+
+TEST_CASE("nn::init: bounds and statistics of the PyTorch initialisers")
+{
+    Generator rng(2024);
+    Tensor<double> w = zeros<double>({300, 200});   // fan_in 200, fan_out 300
+    const double n = static_cast<double>(w.numel());
+
+    SUBCASE("uniform and normal")
+    {
+        nn::init::uniform_(w, -0.5, 1.5, rng);
+        CHECK(xt::amin(w.value())() >= -0.5);
+        CHECK(xt::amax(w.value())() < 1.5);
+        CHECK(mean_of(w.value()) == doctest::Approx(0.5).epsilon(0.02));
+        nn::init::normal_(w, 3.0, 0.5, rng);
+        CHECK(std::abs(mean_of(w.value()) - 3.0) < 5 * 0.5 / std::sqrt(n));
+        CHECK(std_of(w.value()) == doctest::Approx(0.5).epsilon(0.02));
+    }
+    SUBCASE("zeros, ones, constant")
+    {
+        nn::init::ones_(w);
+        CHECK(xt::all(xt::equal(w.value(), 1.0)));
+        nn::init::zeros_(w);
+        CHECK(xt::all(xt::equal(w.value(), 0.0)));
+        nn::init::constant_(w, 0.25);
+        CHECK(xt::all(xt::equal(w.value(), 0.25)));
+    }
+    SUBCASE("xavier: bound sqrt(6 / (fan_in + fan_out)), std sqrt(2 / (fan_in + fan_out))")
+    {
+        const double bound = std::sqrt(6.0 / 500.0);
+        nn::init::xavier_uniform_(w, 1.0, rng);
+        CHECK(xt::amax(xt::abs(w.value()))() <= bound);
+        CHECK(xt::amax(xt::abs(w.value()))() > 0.99 * bound);
+        CHECK(std_of(w.value()) == doctest::Approx(bound / std::sqrt(3.0)).epsilon(0.02));
+        nn::init::xavier_normal_(w, 2.0, rng);
+        CHECK(std_of(w.value()) == doctest::Approx(2.0 * std::sqrt(2.0 / 500.0)).epsilon(0.02));
+        CHECK(std::abs(mean_of(w.value())) < 5 * std_of(w.value()) / std::sqrt(n));
+    }
+    SUBCASE("kaiming: gain / sqrt(fan), fan_in or fan_out")
+    {
+        nn::init::kaiming_uniform_(w, 0.0, "fan_in", "relu", rng);
+        const double bound = std::sqrt(2.0) * std::sqrt(3.0 / 200.0);
+        CHECK(xt::amax(xt::abs(w.value()))() <= bound);
+        CHECK(xt::amax(xt::abs(w.value()))() > 0.99 * bound);
+        nn::init::kaiming_normal_(w, 0.0, "fan_out", "relu", rng);
+        CHECK(std_of(w.value()) == doctest::Approx(std::sqrt(2.0 / 300.0)).epsilon(0.02));
+        nn::init::kaiming_normal_(w, 0.0, "fan_in", "relu", rng);
+        CHECK(std_of(w.value()) == doctest::Approx(std::sqrt(2.0 / 200.0)).epsilon(0.02));
+        CHECK_THROWS_AS(nn::init::kaiming_normal_(w, 0.0, "fan_sideways", "relu", rng), value_error);
+    }
+    SUBCASE("fans of a convolution weight and the gains")
+    {
+        const auto conv = zeros<double>({8, 4, 3, 3});
+        CHECK(nn::init::fans(conv) == std::pair<std::size_t, std::size_t>{36, 72});
+        CHECK_THROWS_AS(nn::init::fans(zeros<double>({5})), shape_error);
+        CHECK(nn::init::calculate_gain("tanh") == doctest::Approx(5.0 / 3.0));
+        CHECK(nn::init::calculate_gain("relu") == doctest::Approx(std::sqrt(2.0)));
+        CHECK(nn::init::calculate_gain("leaky_relu", 0.2) == doctest::Approx(std::sqrt(2.0 / 1.04)));
+        CHECK_THROWS_AS(nn::init::calculate_gain("swish"), value_error);
+    }
+    SUBCASE("Linear's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias")
+    {
+        nn::Linear<double> layer(400, 50);
+        const double bound = 1.0 / 20.0;
+        CHECK(xt::amax(xt::abs(layer.weight.value()))() <= bound);
+        CHECK(xt::amax(xt::abs(layer.weight.value()))() > 0.99 * bound);
+        CHECK(xt::amax(xt::abs(layer.bias.value()))() <= bound);
+        CHECK(std_of(layer.weight.value()) == doctest::Approx(bound / std::sqrt(3.0)).epsilon(0.03));
+    }
+}
+
+TEST_CASE("l1_penalty and l2_penalty: values and gradients")
+{
+    const Tensor<double> a(xt::xarray<double>{{1.0, -2.0}, {0.5, -0.25}}, true);
+    const Tensor<double> b(xt::xarray<double>{3.0}, true);
+    const auto l1 = nn::l1_penalty(std::vector<Tensor<double>>{a, b}, 0.1);
+    CHECK(l1.item() == doctest::Approx(0.1 * (1 + 2 + 0.5 + 0.25 + 3)));
+    l1.backward();
+    CHECK(xt::allclose(a.grad(), 0.1 * xt::sign(a.value())));
+    CHECK(xt::allclose(b.grad(), xt::xarray<double>{0.1}));
+
+    a.zero_grad();
+    b.zero_grad();
+    const auto l2 = nn::l2_penalty(std::vector<Tensor<double>>{a, b}, 0.1);
+    CHECK(l2.item() == doctest::Approx(0.1 * (1 + 4 + 0.25 + 0.0625 + 9)));
+    l2.backward();
+    CHECK(xt::allclose(a.grad(), 0.2 * a.value()));
+    CHECK(xt::allclose(b.grad(), 0.2 * b.value()));
+    CHECK(gradcheck([](const Inputs& in) { return nn::l2_penalty(in, 0.3); }, Inputs{a, b}));
+
+    CHECK(nn::l2_penalty(std::vector<Tensor<double>>{}, 1.0).item() == 0.0);
+    CHECK_THROWS_AS(nn::l1_penalty(std::vector<Tensor<double>>{a}, -1.0), value_error);
+
+    // weights(): the parameters named "...weight".
+    nn::Sequential<double> model(nn::Linear<double>(3, 4), nn::ReLU<double>(), nn::Linear<double>(4, 2));
+    const auto selected = nn::weights(model);
+    REQUIRE(selected.size() == 2);
+    CHECK(selected[0].node() == static_cast<nn::Linear<double>&>(model[0]).weight.node());
+    CHECK(selected[1].node() == static_cast<nn::Linear<double>&>(model[2]).weight.node());
+    const auto penalty = nn::l2_penalty(selected, 0.5);
+    penalty.backward();
+    CHECK(xt::allclose(selected[0].grad(), selected[0].value()));
+    CHECK(!static_cast<nn::Linear<double>&>(model[0]).bias.has_grad());
+}
+
+TEST_CASE("layers reject wrong input ranks and feature counts with a shape_error naming the layer and shapes")
+{
+    nn::Linear<float> linear(4, 3);
+    check_error<shape_error>([&] { linear(ones<float>({2, 5})); }, {"Linear", "(2, 5)", "4"});
+    check_error<shape_error>([&] { linear(ones<float>({})); }, {"Linear", "()"});
+
+    nn::LayerNorm<float> norm(5);
+    check_error<shape_error>([&] { norm(ones<float>({2, 4})); }, {"LayerNorm", "(2, 4)", "(5,)"});
+    check_error<shape_error>([&] { layer_norm(ones<float>({2, 4}), {5}); }, {"layer_norm", "(2, 4)"});
+
+    nn::BatchNorm1d<float> bn1(3);
+    check_error<shape_error>([&] { bn1(ones<float>({2, 4})); }, {"BatchNorm1d", "(2, 4)"});
+    check_error<shape_error>([&] { bn1(ones<float>({2, 3, 4, 5})); }, {"BatchNorm1d", "(2, 3, 4, 5)"});
+    check_error<shape_error>([&] { bn1(ones<float>({3})); }, {"BatchNorm1d", "(3,)"});
+    nn::BatchNorm2d<float> bn2(3);
+    check_error<shape_error>([&] { bn2(ones<float>({2, 3, 4})); }, {"BatchNorm2d", "(2, 3, 4)"});
+    check_error<shape_error>([&] { bn2(ones<float>({2, 2, 4, 4})); }, {"BatchNorm2d", "(2, 2, 4, 4)"});
+    check_error<shape_error>([&] { batch_norm(ones<float>({3}), Tensor<float>(), Tensor<float>()); },
+                             {"batch_norm", "(3,)"});
+    check_error<shape_error>([&] { batch_norm(ones<float>({2, 3}), zeros<float>({4}), ones<float>({4})); },
+                             {"batch_norm", "(2, 3)", "(4,)"});
+
+    nn::Sequential<float> model(nn::Linear<float>(4, 8), nn::ReLU<float>(), nn::Linear<float>(8, 2));
+    check_error<shape_error>([&] { model(ones<float>({2, 3})); }, {"Linear", "(2, 3)"});
+
+    CHECK_THROWS_AS(nn::Linear<float>(0, 3), value_error);
+    CHECK_THROWS_AS(nn::Embedding<float>(0, 3), value_error);
+}
