@@ -56,10 +56,20 @@ namespace xgrad::data
                     bytes -= static_cast<std::uint64_t>(got);
                 }
             }
+            // True at a clean end.  zlib reports a gzip stream cut short (its checksum never verified) or a
+            // corrupt one only through gzerror, not through gzread's count.
             bool at_end()
             {
                 unsigned char extra;
-                return gzread(file_, &extra, 1) == 0;
+                const int got = gzread(file_, &extra, 1);
+                int code = Z_OK;
+                const char* message = gzerror(file_, &code);
+                if (code != Z_OK)
+                    throw io_error("read_idx: " + path_ + ": " +
+                                   (code == Z_BUF_ERROR ? std::string("file ends early")
+                                                        : std::string("corrupt data (") + message + ")") +
+                                   " after the data");
+                return got == 0;
             }
 
         private:
