@@ -97,7 +97,7 @@ namespace xgrad::data
         }
         xt::xarray<T> transform(const xt::xarray<T>& features) const
         {
-            if (mean_.size() == 0)
+            if (mean_.dimension() == 0)   // a default xarray is 0-d with one element, so size() would be 1
                 throw value_error("StandardScaler: transform before fit");
             if (features.dimension() != 2 || features.shape()[1] != mean_.size())
                 throw shape_error("StandardScaler: expected features (N, " + std::to_string(mean_.size()) + "), got " +
