@@ -166,6 +166,19 @@ TEST_CASE_TEMPLATE("tensors from nested lists: shape, ndim, numel, shape(dim)", 
     CHECK(vector.shape(-1) == 3);
 }
 
+TEST_CASE_TEMPLATE("a braced pair is a two-element vector", T, float, double)
+{
+    // With a plain bool flag this was ambiguous: {1, 2} also read as (value 1, requires_grad 2).
+    const Tensor<T> pair({T(1), T(2)});
+    CHECK(pair.shape() == Shape{2});
+    CHECK(pair.value()(1) == T(2));
+    CHECK_FALSE(pair.requires_grad());
+    const Tensor<T> flagged({T(1), T(2)}, true);
+    CHECK(flagged.requires_grad());
+    const Tensor<T> plain(xt::xarray<T>{T(3), T(4)}, false);
+    CHECK_FALSE(plain.requires_grad());
+}
+
 TEST_CASE_TEMPLATE("item returns the one element and refuses more", T, float, double)
 {
     CHECK(Tensor<T>(xt::xarray<T>(T(3.5))).item() == T(3.5));

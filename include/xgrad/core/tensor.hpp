@@ -139,7 +139,11 @@ namespace xgrad
         Tensor() = default;
 
         // A leaf holding `value`: `Tensor<double> a({{1., 2.}, {3., 4.}}, /*requires_grad=*/true);`
-        explicit Tensor(array_type value, bool requires_grad = false)
+        explicit Tensor(array_type value) : Tensor(std::move(value), false) {}
+        // The flag takes a bool and nothing that converts to one: with a plain `bool` parameter,
+        // `Tensor<double> x({1., 2.})` was ambiguous, the pair also reading as (value 1., requires_grad 2.).
+        template <class Bool, std::enable_if_t<std::is_same<Bool, bool>::value, int> = 0>
+        explicit Tensor(array_type value, Bool requires_grad)
             : node_(std::make_shared<detail::Node<T>>(std::move(value)))
         {
             node_->requires_grad = requires_grad;
