@@ -138,6 +138,41 @@ TEST_CASE("the gradient a leaf keeps is not shared with tensors the user still h
     check_close(b.grad(), {1.});
 }
 
+TEST_CASE("an in-place change to one gradient reaches no other tensor")
+{
+    // add hands the same dL/dy to both operands: a and b must still own separate gradients.
+    auto a = leaf({1., 2.});
+    auto b = leaf({3., 4.});
+    sum(a + b).backward();
+    a.mutable_grad() *= 2.;
+    check_close(a.grad(), {2., 2.});
+    check_close(b.grad(), {1., 1.});
+
+    // Clipping scales every gradient once.
+    a.zero_grad();
+    b.zero_grad();
+    sum(a + b).backward();
+    optim::clip_grad_norm_(std::vector<Tensor<double>>{a, b}, 1.0);   // scale 1 / (2 + 1e-6), as PyTorch
+    check_close(a.grad(), {0.5, 0.5}, 1e-5);
+    check_close(b.grad(), {0.5, 0.5}, 1e-5);
+
+    // The caller's seed stays the caller's.
+    auto x = leaf({1., 2.});
+    Tensor<double> seed(Array{1., 1.});
+    (x + 0.0).backward(seed);
+    x.mutable_grad() *= 10.;
+    check_close(seed.value(), {1., 1.});
+
+    // A retained intermediate gradient and the leaf's are separate too.
+    auto h = x * 1.0;
+    h.retain_grad();
+    x.zero_grad();
+    (h + 0.0).backward(seed);
+    h.mutable_grad() *= 3.;
+    check_close(x.grad(), {1., 1.});
+    check_close(h.grad(), {3., 3.});
+}
+
 TEST_CASE("retain_graph allows a second backward; without it the second one throws")
 {
     auto x = leaf({1., 2.});

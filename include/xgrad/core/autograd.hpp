@@ -138,7 +138,13 @@ namespace xgrad
                 if (accumulate_into_leaves && (is_leaf || node.retains_grad))
                 {
                     Tensor<T> stored = node.grad ? Tensor<T>(std::move(node.grad)) : Tensor<T>();
-                    accumulate(stored, dout);   // in place only where nothing else shares the gradient
+                    // A first gradient is kept as it is only when nothing else holds it: add hands one dL/dy
+                    // to both operands, and a caller's seed stays the caller's, so an in-place change to one
+                    // grad (gradient clipping) must reach no other tensor.
+                    if (!stored.defined() && !create_graph && (!is_leaf || dout.node().use_count() > 1))
+                        stored = Tensor<T>(xt::xarray<T>(dout.value()));
+                    else
+                        accumulate(stored, dout);   // in place only where nothing else shares the gradient
                     node.grad = stored.node();
                 }
                 const Tensor<T> self(*it);
