@@ -129,12 +129,15 @@ namespace
             check(x, size, y);
             check(x, y, size);
         }
-        // Shapes of a small network's training step, and panels longer than one cache block in k and n.
+        // Shapes of a small network's training step, panels longer than one cache block in k and n, and
+        // products large enough to be split across threads by columns (17 × 1031) and by rows (1100 × 9).
         check(64, 256, 784);
         check(784, 256, 64);
         check(64, 784, 256);
         check(5, 1031, 600);
         check(300, 9, 1100);
+        check(17, 1031, 257);
+        check(1100, 9, 600);
         xgrad::set_num_threads(previous_threads);
     }
 }

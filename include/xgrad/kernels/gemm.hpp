@@ -57,8 +57,9 @@ namespace xgrad::kernels
             static constexpr std::size_t nc = 2 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
         };
 
-        // Multiply-adds below which splitting a product across threads costs more than it saves.
-        constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 19;
+        // Multiply-adds each thread must get before a product is split: 2M is ~25 us of one AVX-512 core, well
+        // above the tens of microseconds it can take to wake a worker (the caller waits for it to check in).
+        constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 21;
 
         template <std::size_t... I, class F>
         inline void unrolled(std::index_sequence<I...>, F&& body)
