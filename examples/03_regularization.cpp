@@ -57,7 +57,7 @@ namespace
         std::size_t best_step;
     };
 
-    Result train(const Variant& variant, const Data& train_set, const Data& validation_set, std::size_t degree,
+    Result fit_variant(const Variant& variant, const Data& train_set, const Data& validation_set, std::size_t degree,
                  std::size_t steps, double lr)
     {
         manual_seed(7);   // every variant starts from the same weights
@@ -133,7 +133,7 @@ int main(int argc, char** argv)
               << "val MSE" << std::setw(22) << "weights |w| < 0.01" << '\n';
     for (const auto& variant : variants)
     {
-        const Result r = train(variant, train_set, validation_set, degree, steps, lr);
+        const Result r = fit_variant(variant, train_set, validation_set, degree, steps, lr);
         std::cout << std::left << std::setw(22) << variant.name << std::right << std::fixed << std::setprecision(4)
                   << std::setw(12) << r.train_mse << std::setw(12) << r.validation_mse << std::setw(15)
                   << r.near_zero_weights << " of " << degree;

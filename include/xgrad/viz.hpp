@@ -2,5 +2,6 @@
 #pragma once
 
 #include "viz/dot.hpp"
+#include "viz/plot.hpp"
 #include "viz/summary.hpp"
 #include "viz/trace.hpp"

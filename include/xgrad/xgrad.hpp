@@ -1,8 +1,11 @@
-// The whole public API of xgrad: `#include <xgrad/xgrad.hpp>`.
+// The whole public API of xgrad: `#include <xgrad/xgrad.hpp>`.  Narrower umbrellas exist for those who
+// want less: <xgrad/nn.hpp> (layers; no zlib or JSON), <xgrad/optim.hpp>, <xgrad/data.hpp> (zlib),
+// <xgrad/io.hpp> (nlohmann/json), <xgrad/metrics.hpp>, <xgrad/train.hpp>, <xgrad/viz.hpp>.
 #pragma once
 
 #include "config.hpp"
 #include "error.hpp"
+#include "parallel.hpp"
 
 #include "core/autograd.hpp"
 #include "core/broadcast.hpp"
@@ -10,18 +13,24 @@
 #include "core/tensor.hpp"
 
 #include "ops/activation.hpp"
+#include "ops/attention.hpp"
 #include "ops/conv.hpp"
+#include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/linalg.hpp"
 #include "ops/loss.hpp"
+#include "ops/norm.hpp"
 #include "ops/pool.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
-#include "ops/attention.hpp"
-#include "ops/dropout.hpp"
-#include "ops/norm.hpp"
 
+#include "data.hpp"
+#include "io.hpp"
+#include "metrics.hpp"
 #include "nn.hpp"
 #include "optim.hpp"
+#include "train.hpp"
+#include "viz.hpp"
 
+#include "io/checkpoint.hpp"
 #include "testing/gradcheck.hpp"

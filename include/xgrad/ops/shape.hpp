@@ -471,4 +471,19 @@ namespace xgrad
                               " does not broadcast to the input's shape " + shape_string(x.shape()));
         return xgrad::where(mask, detail::scalar_tensor<T>(value), x);
     }
+
+    // The same with the condition as a tensor, true where non-zero (as torch.where's bool tensor).  With
+    // `using namespace xgrad`, an unqualified where(...) whose condition is an xt::xarray<bool> also finds
+    // xt::where by argument-dependent lookup; a tensor condition, or writing xgrad::where, avoids that.
+    template <class T>
+    Tensor<T> where(const Tensor<T>& condition, const Tensor<T>& a, const Tensor<T>& b)
+    {
+        return xgrad::where(xt::xarray<bool>(xt::not_equal(condition.value(), T(0))), a, b);
+    }
+
+    template <class T, class S, detail::enable_if_scalar<S> = 0>
+    Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<T>& mask, S value)
+    {
+        return masked_fill(x, xt::xarray<bool>(xt::not_equal(mask.value(), T(0))), value);
+    }
 }
