@@ -90,6 +90,17 @@ TEST_CASE("matmul: 2-D values by hand and against the definition")
     }
 }
 
+TEST_CASE("matmul: empty dims give empty or zero results")
+{
+    Tensor<double> a(xt::xarray<double>(xt::zeros<double>({2, 0})), true), b(xt::xarray<double>(xt::zeros<double>({0, 3})), true);
+    const Tensor<double> y = xgrad::matmul(a, b);   // a sum of nothing: zeros (2, 3)
+    check_close(y.value(), xt::xarray<double>(xt::zeros<double>({2, 3})));
+    xgrad::backward(xgrad::sum(y));
+    CHECK(a.grad().size() == 0);
+    CHECK(xgrad::matmul(Tensor<double>(xt::xarray<double>(xt::ones<double>({0, 4}))), random_leaf({4, 2}, 31)).shape() ==
+          Shape{0, 2});
+}
+
 TEST_CASE("matmul: 1-D operands follow torch.matmul")
 {
     const Tensor<double> v(xt::xarray<double>{1., 2., 3.});
