@@ -2,7 +2,6 @@
 // aligned scratch buffer kernels keep (thread-local) across calls, and an in-register square transpose.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <new>
