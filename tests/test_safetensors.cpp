@@ -140,7 +140,7 @@ TEST_CASE("safetensors round trip: float and double, metadata, 0-d and empty ten
     other.insert("x", xt::xarray<float>{1.0f, 2.0f});
     io::save_safetensors(other, dir.file("f.safetensors"));
     check_same_state(io::load_safetensors<float>(dir.file("f.safetensors")), other);
-    CHECK_FALSE(fs::exists(dir.file("f.safetensors.tmp")));
+    CHECK_FALSE(fs::exists(xgrad::io::detail::temporary_path(dir.file("f.safetensors"))));
 
     // An empty state dict is a valid file.
     io::save_safetensors(nn::StateDict<float>{}, dir.file("empty.safetensors"));
@@ -392,7 +392,7 @@ TEST_CASE("a save that fails part-way leaves the previous file intact")
 
     SUBCASE("the temporary file cannot be created")
     {
-        fs::create_directory(path + ".tmp");   // a directory where the temporary file would go
+        fs::create_directory(xgrad::io::detail::temporary_path(path));   // a directory where the temporary file would go
         CHECK_THROWS_AS(io::save_safetensors(next, path), io_error);
         CHECK(read_bytes(path) == before);
     }
@@ -403,12 +403,12 @@ TEST_CASE("a save that fails part-way leaves the previous file intact")
             MESSAGE("skipped: no /dev/full");
             return;
         }
-        fs::create_symlink("/dev/full", path + ".tmp");   // every write to the temporary file fails with ENOSPC
+        fs::create_symlink("/dev/full", xgrad::io::detail::temporary_path(path));   // every write to the temporary file fails with ENOSPC
         nn::StateDict<float> big;
         big.insert("w", xt::zeros<float>({1 << 16}));
         CHECK_THROWS_AS(io::save_safetensors(big, path), io_error);
         CHECK(read_bytes(path) == before);
-        CHECK_FALSE(fs::exists(fs::symlink_status(path + ".tmp")));   // the temporary is cleaned up
+        CHECK_FALSE(fs::exists(fs::symlink_status(xgrad::io::detail::temporary_path(path))));   // the temporary is cleaned up
     }
     SUBCASE("the directory is read-only")
     {
@@ -429,7 +429,7 @@ TEST_CASE("a save that fails part-way leaves the previous file intact")
         fs::create_directory(target + "/inside");   // a non-empty directory: rename over it fails
         CHECK_THROWS_AS(io::save_safetensors(next, target), io_error);
         CHECK(fs::is_directory(target));
-        CHECK_FALSE(fs::exists(target + ".tmp"));
+        CHECK_FALSE(fs::exists(xgrad::io::detail::temporary_path(target)));
     }
     SUBCASE("the directory does not exist")
     {

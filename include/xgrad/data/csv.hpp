@@ -117,9 +117,10 @@ namespace xgrad::data
                                    ": '" + field + "' is not a number");
                 if (label_index && c == *label_index)
                 {
-                    if (value != std::floor(value))
+                    // Beyond 2^53 doubles skip integers, and beyond int64 the cast is undefined: refuse both.
+                    if (value != std::floor(value) || std::abs(value) > 9007199254740992.0)
                         throw io_error("read_csv: " + path + ", line " + std::to_string(line_number) + ", column " +
-                                       column + ": label '" + field + "' is not a whole number");
+                                       column + ": label '" + field + "' is not a whole number of a sensible size");
                     labels.push_back(static_cast<std::int64_t>(value));
                 }
                 else

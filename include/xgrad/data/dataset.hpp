@@ -98,7 +98,12 @@ namespace xgrad::data
         {
             std::vector<std::size_t> mapped;
             for (auto i : indices)
-                mapped.push_back(indices_.at(i));
+            {
+                if (i >= indices_.size())
+                    throw value_error("Subset: index " + std::to_string(i) + " is out of range for " +
+                                      std::to_string(indices_.size()) + " examples");
+                mapped.push_back(indices_[i]);
+            }
             return dataset_.get_batch(mapped);
         }
 

@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "../error.hpp"
@@ -44,12 +46,15 @@ namespace xgrad::io
                            ", but only F32 and F64 are supported");
         }
 
-        inline void write_u64_le(std::ostream& out, std::uint64_t value)
+        // Where a save to `path` writes before it renames.
+        inline std::string temporary_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+        inline bool write_u64_le(std::FILE* out, std::uint64_t value)
         {
-            char bytes[8];
+            unsigned char bytes[8];
             for (int i = 0; i < 8; ++i)
-                bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-            out.write(bytes, 8);
+                bytes[i] = static_cast<unsigned char>((value >> (8 * i)) & 0xff);
+            return std::fwrite(bytes, 1, 8, out) == 8;
         }
 
         inline std::uint64_t read_u64_le(const unsigned char* bytes)
@@ -92,22 +97,22 @@ namespace xgrad::io
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');   // pad so the data starts 8-byte aligned
 
-        const std::string temporary = path + ".tmp";
+        // The temporary file sits beside the target (a rename within one file system is atomic) and carries
+        // the process id, so that two processes saving to the same path do not write into one file.
+        const std::string temporary = detail::temporary_path(path);
+        std::FILE* out = std::fopen(temporary.c_str(), "wb");
+        if (out == nullptr)
+            throw io_error("save_safetensors: cannot open " + temporary + " for writing");
+        bool written = detail::write_u64_le(out, text.size()) && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+        for (auto it = state.begin(); written && it != state.end(); ++it)
+            written = std::fwrite(it->second.data(), sizeof(T), it->second.size(), out) == it->second.size();
+        // Flushed to the disk before the rename: a crash then leaves the old file or the new one, never half.
+        written = written && std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
+        written = std::fclose(out) == 0 && written;
+        if (!written)
         {
-            std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-            if (!out)
-                throw io_error("save_safetensors: cannot open " + temporary + " for writing");
-            detail::write_u64_le(out, text.size());
-            out.write(text.data(), static_cast<std::streamsize>(text.size()));
-            for (const auto& [name, value] : state)
-                out.write(reinterpret_cast<const char*>(value.data()), static_cast<std::streamsize>(value.size() * sizeof(T)));
-            out.flush();
-            if (!out)
-            {
-                out.close();
-                std::remove(temporary.c_str());
-                throw io_error("save_safetensors: writing " + temporary + " failed (disk full?)");
-            }
+            std::remove(temporary.c_str());
+            throw io_error("save_safetensors: writing " + temporary + " failed (disk full?); " + path + " is unchanged");
         }
         std::error_code error;
         std::filesystem::rename(temporary, path, error);
@@ -205,14 +210,23 @@ namespace xgrad::io
                            " bytes, but dtype " + entry.dtype + " and shape " + shape_string(entry.shape) + " need " +
                            std::to_string(expected));
         }
-        // Data ranges must not overlap (sorted by start, each must end before the next begins).
+        // The data ranges must tile the data section exactly, as the format requires: no overlap, no hole,
+        // nothing after the last tensor.
         std::vector<const Entry*> by_offset;
         for (const auto& entry : entries)
             by_offset.push_back(&entry);
         std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
-        for (std::size_t i = 1; i < by_offset.size(); ++i)
-            if (by_offset[i]->begin < by_offset[i - 1]->end)
-                throw fail("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+        std::uint64_t covered = 0;
+        for (const Entry* entry : by_offset)
+        {
+            if (entry->begin < covered)
+                throw fail("tensor '" + entry->name + "' overlaps the tensor before it");
+            if (entry->begin > covered)
+                throw fail("the data has a hole before tensor '" + entry->name + "'");
+            covered = entry->end;
+        }
+        if (covered != data_size)
+            throw fail(std::to_string(data_size - covered) + " bytes after the last tensor belong to none");
 
         if (!detail::host_is_little_endian())
             throw io_error("load_safetensors: big-endian hosts are not supported");

@@ -241,6 +241,9 @@ namespace xgrad::metrics
         RankedCounts ranked_counts(const char* metric, const xt::xarray<T>& scores, const IndexArray& labels)
         {
             check_same_length(metric, scores.size(), labels.size());
+            for (std::size_t i = 0; i < scores.size(); ++i)
+                if (std::isnan(static_cast<double>(scores.data()[i])))
+                    throw value_error(std::string(metric) + ": score " + std::to_string(i) + " is NaN");
             std::vector<std::size_t> order(scores.size());
             std::iota(order.begin(), order.end(), std::size_t(0));
             std::stable_sort(order.begin(), order.end(),

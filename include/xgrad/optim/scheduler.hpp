@@ -155,8 +155,10 @@ namespace xgrad::optim
         LinearLR(Optim& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0, std::size_t total_iters = 5)
             : LRScheduler<Optim>(optimizer), start_(start_factor), end_(end_factor), total_(total_iters)
         {
-            if (!(start_factor > 0.0 && start_factor <= 1.0) || total_iters == 0)
-                throw value_error("LinearLR: start_factor must be in (0, 1] and total_iters positive");
+            if (!(start_factor > 0.0 && start_factor <= 1.0) || !(end_factor >= 0.0 && end_factor <= 1.0) ||
+                total_iters == 0)
+                throw value_error("LinearLR: start_factor must be in (0, 1], end_factor in [0, 1] and total_iters "
+                                  "positive");
             this->set_last_epoch(0);
         }
 
