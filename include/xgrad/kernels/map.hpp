@@ -1,0 +1,375 @@
+// Elementwise maps on raw pointers: arithmetic (array with array, array with scalar), axpy, relu and its
+// backward, sigmoid, tanh, exp, log, gelu; each beside the plain loop it is tested against. Large maps
+// split across threads; then array-level entry points that the ops call with their xarray values.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "../parallel.hpp"
+
+// GCC 12's AVX-512 intrinsics, which xsimd's math functions use, declare `__m512 __Y = __Y;` and GCC then
+// warns that __Y is (or may be) used uninitialized wherever they are inlined: a false positive, silenced here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace xgrad::kernels
+{
+    namespace detail
+    {
+        // Elements a thread must get before a map is split: ~32K floats is ~128 KB per operand, tens of
+        // microseconds of work, well above the cost of waking a worker.
+        constexpr std::size_t map_grain = 32 * 1024;
+
+        // out[i] = op(x[i]) over [0, n); op takes a batch or a scalar (xsimd's math functions take both).
+        template <class T, class Arch, class Op>
+        void unary_map(std::size_t n, const T* x, T* out, Op op)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            parallel_for(0, n, map_grain, [&](std::size_t begin, std::size_t end) {
+                const std::size_t vector_end = end - (end - begin) % batch::size;
+                for (std::size_t i = begin; i < vector_end; i += batch::size)
+                    op(batch::load_unaligned(x + i)).store_unaligned(out + i);
+                for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                    out[i] = op(x[i]);
+            });
+        }
+
+        // out[i] = op(a[i], b[i]) over [0, n).
+        template <class T, class Arch, class Op>
+        void binary_map(std::size_t n, const T* a, const T* b, T* out, Op op)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            parallel_for(0, n, map_grain, [&](std::size_t begin, std::size_t end) {
+                const std::size_t vector_end = end - (end - begin) % batch::size;
+                for (std::size_t i = begin; i < vector_end; i += batch::size)
+                    op(batch::load_unaligned(a + i), batch::load_unaligned(b + i)).store_unaligned(out + i);
+                for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                    out[i] = op(a[i], b[i]);
+            });
+        }
+    }
+
+    // ---- array with array: out[i] = a[i] (op) b[i] ----
+
+    template <class T, class Arch = xsimd::default_arch>
+    void add(std::size_t n, const T* a, const T* b, T* out)
+    {
+        detail::binary_map<T, Arch>(n, a, b, out, [](auto x, auto y) { return x + y; });
+    }
+    template <class T>
+    void add_reference(std::size_t n, const T* a, const T* b, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] + b[i]; }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void sub(std::size_t n, const T* a, const T* b, T* out)
+    {
+        detail::binary_map<T, Arch>(n, a, b, out, [](auto x, auto y) { return x - y; });
+    }
+    template <class T>
+    void sub_reference(std::size_t n, const T* a, const T* b, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] - b[i]; }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void mul(std::size_t n, const T* a, const T* b, T* out)
+    {
+        detail::binary_map<T, Arch>(n, a, b, out, [](auto x, auto y) { return x * y; });
+    }
+    template <class T>
+    void mul_reference(std::size_t n, const T* a, const T* b, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] * b[i]; }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void div(std::size_t n, const T* a, const T* b, T* out)
+    {
+        detail::binary_map<T, Arch>(n, a, b, out, [](auto x, auto y) { return x / y; });
+    }
+    template <class T>
+    void div_reference(std::size_t n, const T* a, const T* b, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] / b[i]; }
+
+    // ---- array with scalar: out[i] = a[i] (op) s, and s (op) a[i] for the two that do not commute ----
+
+    template <class T, class Arch = xsimd::default_arch>
+    void add_scalar(std::size_t n, const T* a, T s, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return x + decltype(x)(s); });
+    }
+    template <class T>
+    void add_scalar_reference(std::size_t n, const T* a, T s, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] + s; }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void sub_scalar(std::size_t n, const T* a, T s, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return x - decltype(x)(s); });
+    }
+    template <class T>
+    void sub_scalar_reference(std::size_t n, const T* a, T s, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] - s; }
+
+    // out[i] = s - a[i]
+    template <class T, class Arch = xsimd::default_arch>
+    void scalar_sub(std::size_t n, T s, const T* a, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return decltype(x)(s) - x; });
+    }
+    template <class T>
+    void scalar_sub_reference(std::size_t n, T s, const T* a, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = s - a[i]; }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void mul_scalar(std::size_t n, const T* a, T s, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return x * decltype(x)(s); });
+    }
+    template <class T>
+    void mul_scalar_reference(std::size_t n, const T* a, T s, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] * s; }
+
+    // A true division, not a multiplication by 1/s: the same result as a / b on arrays.
+    template <class T, class Arch = xsimd::default_arch>
+    void div_scalar(std::size_t n, const T* a, T s, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return x / decltype(x)(s); });
+    }
+    template <class T>
+    void div_scalar_reference(std::size_t n, const T* a, T s, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = a[i] / s; }
+
+    // out[i] = s / a[i]
+    template <class T, class Arch = xsimd::default_arch>
+    void scalar_div(std::size_t n, T s, const T* a, T* out)
+    {
+        detail::unary_map<T, Arch>(n, a, out, [s](auto x) { return decltype(x)(s) / x; });
+    }
+    template <class T>
+    void scalar_div_reference(std::size_t n, T s, const T* a, T* out) { for (std::size_t i = 0; i < n; ++i) out[i] = s / a[i]; }
+
+    // ---- axpy: y[i] += alpha * x[i] ----
+
+    template <class T, class Arch = xsimd::default_arch>
+    void axpy(std::size_t n, T alpha, const T* x, T* y)
+    {
+        using batch = xsimd::batch<T, Arch>;
+        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            const batch va(alpha);
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+                xsimd::fma(va, batch::load_unaligned(x + i), batch::load_unaligned(y + i)).store_unaligned(y + i);
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                y[i] += alpha * x[i];
+        });
+    }
+    template <class T>
+    void axpy_reference(std::size_t n, T alpha, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i]; }
+
+    // ---- activations and their kin ----
+
+    // y = max(x, 0); NaN stays NaN (as torch.relu).
+    template <class T, class Arch = xsimd::default_arch>
+    void relu(std::size_t n, const T* x, T* y)
+    {
+        using batch = xsimd::batch<T, Arch>;
+        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            const batch zero(T(0));
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+            {
+                const batch v = batch::load_unaligned(x + i);
+                xsimd::select(v < zero, zero, v).store_unaligned(y + i);
+            }
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                y[i] = x[i] < T(0) ? T(0) : x[i];
+        });
+    }
+    template <class T>
+    void relu_reference(std::size_t n, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : x[i]; }
+
+    // dx[i] = dy[i] * [x[i] > 0]   (a multiplication by the mask, as the op's backward: 0 * inf is NaN)
+    template <class T, class Arch = xsimd::default_arch>
+    void relu_backward(std::size_t n, const T* x, const T* dy, T* dx)
+    {
+        using batch = xsimd::batch<T, Arch>;
+        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            const batch zero(T(0)), one(T(1));
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+            {
+                const batch mask = xsimd::select(batch::load_unaligned(x + i) > zero, one, zero);
+                (batch::load_unaligned(dy + i) * mask).store_unaligned(dx + i);
+            }
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                dx[i] = dy[i] * (x[i] > T(0) ? T(1) : T(0));
+        });
+    }
+    template <class T>
+    void relu_backward_reference(std::size_t n, const T* x, const T* dy, T* dx)
+    {
+        for (std::size_t i = 0; i < n; ++i)
+            dx[i] = dy[i] * (x[i] > T(0) ? T(1) : T(0));
+    }
+
+    // y = 1 / (1 + exp(-x)), as (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|): exp never overflows.
+    template <class T, class Arch = xsimd::default_arch>
+    void sigmoid(std::size_t n, const T* x, T* y)
+    {
+        using batch = xsimd::batch<T, Arch>;
+        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            const batch zero(T(0)), one(T(1));
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+            {
+                const batch v = batch::load_unaligned(x + i);
+                const batch e = xsimd::exp(-xsimd::abs(v));
+                (xsimd::select(v >= zero, one, e) / (one + e)).store_unaligned(y + i);
+            }
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+            {
+                const T e = std::exp(-std::abs(x[i]));
+                y[i] = (x[i] >= T(0) ? T(1) : e) / (T(1) + e);
+            }
+        });
+    }
+    template <class T>
+    void sigmoid_reference(std::size_t n, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i])); }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void tanh(std::size_t n, const T* x, T* y)
+    {
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) { return xsimd::tanh(v); });
+    }
+    template <class T>
+    void tanh_reference(std::size_t n, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void exp(std::size_t n, const T* x, T* y)
+    {
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) { return xsimd::exp(v); });
+    }
+    template <class T>
+    void exp_reference(std::size_t n, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); }
+
+    template <class T, class Arch = xsimd::default_arch>
+    void log(std::size_t n, const T* x, T* y)
+    {
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) { return xsimd::log(v); });
+    }
+    template <class T>
+    void log_reference(std::size_t n, const T* x, T* y) { for (std::size_t i = 0; i < n; ++i) y[i] = std::log(x[i]); }
+
+    // y = x/2 · (1 + erf(x/√2))   (GELU, the exact form: x times the standard normal CDF)
+    template <class T, class Arch = xsimd::default_arch>
+    void gelu(std::size_t n, const T* x, T* y)
+    {
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) {
+            using operand = decltype(v);
+            const operand half(T(0.5)), one(T(1)), inv_sqrt2(T(0.70710678118654752440084436210485));
+            return v * half * (one + xsimd::erf(v * inv_sqrt2));
+        });
+    }
+    template <class T>
+    void gelu_reference(std::size_t n, const T* x, T* y)
+    {
+        for (std::size_t i = 0; i < n; ++i)
+            y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] / std::sqrt(T(2))));
+    }
+
+    // ---- array level: what the ops call with their values ----
+    // xt::xarray is always contiguous and row-major, so these hand its data to the kernels directly. Binary
+    // ops take the kernels when the shapes are equal or one side holds a single element that broadcasts to
+    // the other's shape (a scalar operand); other broadcasting stays on xtensor.
+
+    namespace detail
+    {
+        // True when `small` holds one element and broadcasting it against `big` gives big's shape.
+        template <class T>
+        bool is_scalar_for(const xt::xarray<T>& small, const xt::xarray<T>& big)
+        {
+            return small.size() == 1 && small.dimension() <= big.dimension();
+        }
+
+        template <class T>
+        bool same_shape(const xt::xarray<T>& a, const xt::xarray<T>& b)
+        {
+            return a.dimension() == b.dimension() && std::equal(a.shape().begin(), a.shape().end(), b.shape().begin());
+        }
+
+        template <class T, class Kernel>
+        xt::xarray<T> map_into_new(const xt::xarray<T>& like, Kernel&& kernel)
+        {
+            auto out = xt::xarray<T>::from_shape(like.shape());
+            kernel(out.data());
+            return out;
+        }
+
+        // a (op) b: ArrayKernel for equal shapes, ScalarKernel(a, s) / ReversedKernel(s, b) for a scalar
+        // operand, Broadcast(a, b) on xtensor otherwise.
+        template <class T, class ArrayKernel, class ScalarKernel, class ReversedKernel, class Broadcast>
+        xt::xarray<T> binary_array(const xt::xarray<T>& a, const xt::xarray<T>& b, ArrayKernel array_kernel,
+                                   ScalarKernel scalar_kernel, ReversedKernel reversed_kernel, Broadcast broadcast)
+        {
+            if (same_shape(a, b))
+                return map_into_new(a, [&](T* out) { array_kernel(a.size(), a.data(), b.data(), out); });
+            if (is_scalar_for(b, a))
+                return map_into_new(a, [&](T* out) { scalar_kernel(a.size(), a.data(), *b.data(), out); });
+            if (is_scalar_for(a, b))
+                return map_into_new(b, [&](T* out) { reversed_kernel(b.size(), *a.data(), b.data(), out); });
+            return broadcast(a, b);
+        }
+    }
+
+    template <class T>
+    xt::xarray<T> add(const xt::xarray<T>& a, const xt::xarray<T>& b)
+    {
+        return detail::binary_array(
+            a, b, [](auto... args) { add<T>(args...); }, [](auto... args) { add_scalar<T>(args...); },
+            [](std::size_t n, T s, const T* x, T* out) { add_scalar<T>(n, x, s, out); },
+            [](const auto& x, const auto& y) -> xt::xarray<T> { return x + y; });
+    }
+
+    template <class T>
+    xt::xarray<T> sub(const xt::xarray<T>& a, const xt::xarray<T>& b)
+    {
+        return detail::binary_array(
+            a, b, [](auto... args) { sub<T>(args...); }, [](auto... args) { sub_scalar<T>(args...); },
+            [](auto... args) { scalar_sub<T>(args...); },
+            [](const auto& x, const auto& y) -> xt::xarray<T> { return x - y; });
+    }
+
+    template <class T>
+    xt::xarray<T> mul(const xt::xarray<T>& a, const xt::xarray<T>& b)
+    {
+        return detail::binary_array(
+            a, b, [](auto... args) { mul<T>(args...); }, [](auto... args) { mul_scalar<T>(args...); },
+            [](std::size_t n, T s, const T* x, T* out) { mul_scalar<T>(n, x, s, out); },
+            [](const auto& x, const auto& y) -> xt::xarray<T> { return x * y; });
+    }
+
+    template <class T>
+    xt::xarray<T> div(const xt::xarray<T>& a, const xt::xarray<T>& b)
+    {
+        return detail::binary_array(
+            a, b, [](auto... args) { div<T>(args...); }, [](auto... args) { div_scalar<T>(args...); },
+            [](auto... args) { scalar_div<T>(args...); },
+            [](const auto& x, const auto& y) -> xt::xarray<T> { return x / y; });
+    }
+
+#define XGRAD_ARRAY_UNARY(name)                                                                              \
+    template <class T>                                                                                       \
+    xt::xarray<T> name(const xt::xarray<T>& x)                                                               \
+    {                                                                                                        \
+        return detail::map_into_new(x, [&](T* out) { name<T>(x.size(), x.data(), out); });                   \
+    }
+    XGRAD_ARRAY_UNARY(relu)
+    XGRAD_ARRAY_UNARY(sigmoid)
+    XGRAD_ARRAY_UNARY(tanh)
+    XGRAD_ARRAY_UNARY(exp)
+    XGRAD_ARRAY_UNARY(log)
+    XGRAD_ARRAY_UNARY(gelu)
+#undef XGRAD_ARRAY_UNARY
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
