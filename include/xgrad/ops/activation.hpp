@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "../kernels/map.hpp"
+#include "../kernels/softmax.hpp"
 #include "elementwise.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
@@ -15,7 +17,7 @@ namespace xgrad
     template <class T>
     Tensor<T> relu(const Tensor<T>& x)
     {
-        return make_result<T>("relu", xt::maximum(x.value(), T(0)), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
+        return make_result<T>("relu", kernels::relu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
             return {mul(dout, constant<T>(xt::cast<T>(x.value() > T(0))))};
         });
     }
@@ -36,10 +38,7 @@ namespace xgrad
     Tensor<T> sigmoid(const Tensor<T>& x)
     {
         // exp of a non-positive number only: no overflow for large |x|.
-        const auto& v = x.value();
-        xt::xarray<T> e = xt::exp(-xt::abs(v));
-        xt::xarray<T> value = xt::where(v >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
-        return make_result<T>("sigmoid", std::move(value), {x},
+        return make_result<T>("sigmoid", kernels::sigmoid(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {mul(dout, mul(out, sub(T(1), out)))};
                               });
@@ -49,7 +48,7 @@ namespace xgrad
     template <class T>
     Tensor<T> tanh(const Tensor<T>& x)
     {
-        return make_result<T>("tanh", xt::tanh(x.value()), {x},
+        return make_result<T>("tanh", kernels::tanh(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {mul(dout, sub(T(1), mul(out, out)))};
                               });
@@ -94,10 +93,7 @@ namespace xgrad
     Tensor<T> softmax(const Tensor<T>& x, std::ptrdiff_t dim)
     {
         const std::size_t d = x.normalize_dim(dim, "softmax");
-        xt::xarray<T> shifted = x.value() - xt::amax(x.value(), {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
-        xt::xarray<T> e = xt::exp(shifted);
-        xt::xarray<T> value = e / xt::sum(e, {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
-        return make_result("softmax", std::move(value), {x}, [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+        return make_result("softmax", kernels::softmax(x.value(), d), {x}, [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
             return {mul(out, sub(dout, sum(mul(dout, out), dim, true)))};
         });
     }
@@ -107,9 +103,7 @@ namespace xgrad
     Tensor<T> log_softmax(const Tensor<T>& x, std::ptrdiff_t dim)
     {
         const std::size_t d = x.normalize_dim(dim, "log_softmax");
-        xt::xarray<T> shifted = x.value() - xt::amax(x.value(), {d}, xt::keep_dims | xt::evaluation_strategy::immediate);
-        xt::xarray<T> value = shifted - xt::log(xt::sum(xt::exp(shifted), {d}, xt::keep_dims | xt::evaluation_strategy::immediate));
-        return make_result("log_softmax", std::move(value), {x},
+        return make_result("log_softmax", kernels::log_softmax(x.value(), d), {x},
                            [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                return {sub(dout, mul(exp(out), sum(dout, dim, true)))};
                            });

@@ -13,6 +13,7 @@
 
 #include "../core/broadcast.hpp"
 #include "../core/tensor.hpp"
+#include "../kernels/map.hpp"
 
 namespace xgrad
 {
@@ -65,7 +66,7 @@ namespace xgrad
     Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b)
     {
         detail::check_broadcastable("add", a, b);
-        return make_result<T>("add", a.value() + b.value(), {a, b},
+        return make_result<T>("add", kernels::add(a.value(), b.value()), {a, b},
                               [sa = a.shape(), sb = b.shape()](const Tensor<T>& dout) -> Grads<T> {
                                   return {sum_to(dout, sa), sum_to(dout, sb)};
                               });
@@ -76,7 +77,7 @@ namespace xgrad
     Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b)
     {
         detail::check_broadcastable("sub", a, b);
-        return make_result<T>("sub", a.value() - b.value(), {a, b},
+        return make_result<T>("sub", kernels::sub(a.value(), b.value()), {a, b},
                               [a, b](const Tensor<T>& dout) -> Grads<T> {
                                   return {detail::grad_if_needed(a, [&] { return sum_to(dout, a.shape()); }),
                                           detail::grad_if_needed(b, [&] { return neg(sum_to(dout, b.shape())); })};
@@ -88,7 +89,7 @@ namespace xgrad
     Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b)
     {
         detail::check_broadcastable("mul", a, b);
-        return make_result<T>("mul", a.value() * b.value(), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
+        return make_result<T>("mul", kernels::mul(a.value(), b.value()), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
             return {detail::grad_if_needed(a, [&] { return sum_to(mul(dout, b), a.shape()); }),
                     detail::grad_if_needed(b, [&] { return sum_to(mul(dout, a), b.shape()); })};
         });
@@ -99,7 +100,7 @@ namespace xgrad
     Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b)
     {
         detail::check_broadcastable("div", a, b);
-        return make_result<T>("div", a.value() / b.value(), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
+        return make_result<T>("div", kernels::div(a.value(), b.value()), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
             return {detail::grad_if_needed(a, [&] { return sum_to(div(dout, b), a.shape()); }),
                     detail::grad_if_needed(
                         b, [&] { return sum_to(neg(div(mul(dout, a), mul(b, b))), b.shape()); })};
@@ -118,7 +119,7 @@ namespace xgrad
     template <class T>
     Tensor<T> exp(const Tensor<T>& x)
     {
-        return make_result<T>("exp", xt::exp(x.value()), {x},
+        return make_result<T>("exp", kernels::exp(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {mul(dout, out)};
                               });
@@ -128,7 +129,7 @@ namespace xgrad
     template <class T>
     Tensor<T> log(const Tensor<T>& x)
     {
-        return make_result<T>("log", xt::log(x.value()), {x},
+        return make_result<T>("log", kernels::log(x.value()), {x},
                               [x](const Tensor<T>& dout) -> Grads<T> { return {div(dout, x)}; });
     }
 

@@ -7,6 +7,7 @@
 #include <xtensor/xsort.hpp>
 
 #include "../core/broadcast.hpp"
+#include "../kernels/reduce.hpp"
 #include "elementwise.hpp"
 #include "shape.hpp"
 
@@ -62,7 +63,7 @@ namespace xgrad
     Tensor<T> sum(const Tensor<T>& x, const Dims& dims, bool keepdims = false)
     {
         const auto plan = detail::plan_reduction(x.shape(), dims, keepdims, "sum");
-        auto value = detail::reduce_value(x.value(), plan, [](auto&&... args) { return xt::sum(args...); });
+        auto value = detail::reduce_value(x.value(), plan, [](const auto& v, const auto& axes, auto) { return kernels::sum(v, axes); });
         return make_result("sum", std::move(value), {x}, [plan, from = x.shape()](const Tensor<T>& dout) -> Grads<T> {
             return {broadcast_to(detail::reshape_exact(dout, plan.kept_shape), from)};
         });

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../kernels/optim.hpp"
 #include "optimizer.hpp"
 
 namespace xgrad::optim
@@ -45,24 +46,18 @@ namespace xgrad::optim
 
         //   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2   (v_max = max(v_max, v) with amsgrad)
         //   p = p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+        // One fused pass over p, g and the moment buffers; AdamW (decoupled) decays p, Adam adds
+        // weight_decay · p to g.
         void adam_update(std::size_t group, std::size_t index, const AdamOptions& o, xt::xarray<T>& p,
-                         const xt::xarray<T>& g)
+                         const xt::xarray<T>& g, bool decoupled_weight_decay)
         {
             const double t = this->count_step(group, index);
-            xt::xarray<T>& m = this->buffer(group, index, "exp_avg", p);
-            xt::xarray<T>& v = this->buffer(group, index, "exp_avg_sq", p);
-            m = T(o.beta1()) * m + T(1.0 - o.beta1()) * g;
-            v = T(o.beta2()) * v + T(1.0 - o.beta2()) * g * g;
-            const T step_size = T(o.lr() / (1.0 - std::pow(o.beta1(), t)));
-            const T sqrt_bias_correction2 = T(std::sqrt(1.0 - std::pow(o.beta2(), t)));
-            const xt::xarray<T>* second_moment = &v;
-            if (o.amsgrad())
-            {
-                xt::xarray<T>& v_max = this->buffer(group, index, "max_exp_avg_sq", p);
-                v_max = xt::maximum(v_max, v);
-                second_moment = &v_max;
-            }
-            p -= step_size * m / (xt::sqrt(*second_moment) / sqrt_bias_correction2 + T(o.eps()));
+            T* m = this->buffer(group, index, "exp_avg", p).data();
+            T* v = this->buffer(group, index, "exp_avg_sq", p).data();
+            T* v_max = o.amsgrad() ? this->buffer(group, index, "max_exp_avg_sq", p).data() : nullptr;
+            kernels::adam_update<T>(p.size(), p.data(), g.data(), m, v, v_max,
+                                    {o.lr(), o.beta1(), o.beta2(), o.eps(), o.weight_decay(), decoupled_weight_decay,
+                                     o.amsgrad(), t});
         }
     };
 
@@ -80,10 +75,7 @@ namespace xgrad::optim
         {
             this->for_each_parameter([this](std::size_t group, std::size_t index, const AdamOptions& o,
                                             xt::xarray<T>& p, const xt::xarray<T>& grad) {
-                if (o.weight_decay() != 0.0)
-                    this->adam_update(group, index, o, p, xt::xarray<T>(grad + T(o.weight_decay()) * p));
-                else
-                    this->adam_update(group, index, o, p, grad);
+                this->adam_update(group, index, o, p, grad, false);
             });
         }
     };
@@ -102,8 +94,7 @@ namespace xgrad::optim
         {
             this->for_each_parameter([this](std::size_t group, std::size_t index, const AdamOptions& o,
                                             xt::xarray<T>& p, const xt::xarray<T>& grad) {
-                p *= T(1.0 - o.lr() * o.weight_decay());
-                this->adam_update(group, index, o, p, grad);
+                this->adam_update(group, index, o, p, grad, true);
             });
         }
     };

@@ -1,6 +1,7 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay (torch.optim.SGD).
 #pragma once
 
+#include "../kernels/optim.hpp"
 #include "optimizer.hpp"
 
 namespace xgrad::optim
@@ -34,21 +35,12 @@ namespace xgrad::optim
         {
             this->for_each_parameter([this](std::size_t group, std::size_t index, const SGDOptions& o,
                                             xt::xarray<T>& p, const xt::xarray<T>& grad) {
-                xt::xarray<T> g = o.weight_decay() != 0.0 ? xt::xarray<T>(grad + T(o.weight_decay()) * p) : grad;
-                if (o.momentum() != 0.0)
-                {
-                    bool first = false;
-                    xt::xarray<T>& velocity = this->buffer(group, index, "momentum_buffer", p, &first);
-                    if (first)
-                        velocity = g;
-                    else
-                        velocity = T(o.momentum()) * velocity + T(1.0 - o.dampening()) * g;
-                    if (o.nesterov())
-                        g += T(o.momentum()) * velocity;
-                    else
-                        g = velocity;
-                }
-                p -= T(o.lr()) * g;
+                bool first = false;
+                T* velocity = o.momentum() != 0.0
+                                  ? this->buffer(group, index, "momentum_buffer", p, &first).data()
+                                  : nullptr;
+                kernels::sgd_update<T>(p.size(), p.data(), grad.data(), velocity,
+                                       {o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), first});
             });
         }
     };
