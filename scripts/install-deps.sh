@@ -10,6 +10,7 @@ packages=(
     doctest-dev                                # tests
     libbenchmark-dev                           # benchmarks
     nlohmann-json3-dev zlib1g-dev libcli11-dev # safetensors io, gzip IDX data, example command lines
+    dataset-fashion-mnist wamerican            # the examples' data: Fashion-MNIST, /usr/share/dict/words
     "$@"
 )
 
