@@ -84,7 +84,13 @@ namespace xgrad::data
                     throw value_error("read_csv: " + path + " has no column named '" + *options.label_column + "'");
             }
             else
-                label_index = static_cast<std::size_t>(std::stoul(*options.label_column));
+            {
+                const std::string& text = *options.label_column;
+                if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+                    throw value_error("read_csv: without a header, label_column must be a 0-based column number, "
+                                      "got '" + text + "'");
+                label_index = static_cast<std::size_t>(std::stoul(text));
+            }
         }
 
         std::vector<T> values;

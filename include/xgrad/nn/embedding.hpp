@@ -25,14 +25,8 @@ namespace xgrad::nn
 
         // indices: any shape   ->   (indices.shape..., embedding_dim)
         Tensor<T> forward(const IndexArray& indices) { return embedding(indices, weight); }
-        // Ids stored in a tensor (whole numbers).
-        Tensor<T> forward(const Tensor<T>& ids) override
-        {
-            IndexArray indices(ids.value().shape());
-            for (std::size_t i = 0; i < indices.size(); ++i)
-                indices.data()[i] = static_cast<std::int64_t>(ids.value().data()[i]);
-            return forward(indices);
-        }
+        // Ids stored in a tensor (whole numbers; anything else is a value_error).
+        Tensor<T> forward(const Tensor<T>& ids) override { return forward(xgrad::detail::labels_from(ids, "Embedding")); }
         Tensor<T> operator()(const IndexArray& indices) { return forward(indices); }
         using Module<T>::operator();
 

@@ -53,6 +53,22 @@ namespace xgrad
                             target + (o * target_extent + target_start) * inner);
         }
 
+        // Integer class labels from a tensor holding whole numbers.
+        template <class T>
+        IndexArray labels_from(const Tensor<T>& target, const char* op)
+        {
+            IndexArray labels(target.value().shape());
+            for (std::size_t i = 0; i < labels.size(); ++i)
+            {
+                const T v = target.value().data()[i];
+                if (!std::isfinite(v) || v != std::floor(v))
+                    throw value_error(std::string(op) + ": target " + std::to_string(v) + " at position " +
+                                      std::to_string(i) + " is not a class index");
+                labels.data()[i] = static_cast<std::int64_t>(v);
+            }
+            return labels;
+        }
+
         inline void check_indices(const IndexArray& index, std::size_t extent, const char* op)
         {
             for (auto i : index)

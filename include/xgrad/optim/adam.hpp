@@ -84,7 +84,8 @@ namespace xgrad::optim
     class AdamW : public AdamBase<T>
     {
     public:
-        AdamW(std::vector<Tensor<T>> params, AdamOptions options = AdamWOptions())
+        // AdamWOptions, not AdamOptions: AdamW's default weight decay (1e-2) must not be lost to Adam's (0).
+        AdamW(std::vector<Tensor<T>> params, AdamWOptions options = AdamWOptions())
             : AdamBase<T>(std::move(params), options)
         {
         }
