@@ -15,6 +15,7 @@
 namespace char_model
 {
     using namespace xgrad;
+
     // The words as one stream of characters, each word ended by '\n', with the vocabulary.
     struct Corpus
     {
@@ -23,7 +24,10 @@ namespace char_model
         std::map<char, std::int64_t> ids;       // character -> id
     };
 
-    inline Corpus read_words(const std::string& path, double validation_fraction, std::uint64_t seed)
+    // The words stay in dictionary order, so related words sit together ("abandon", "abandoned",
+    // "abandoning"): attention can learn to copy from the words before.  Every `held_out_every`-th block of
+    // `block_size` words is the validation text, unseen in training.
+    inline Corpus read_words(const std::string& path, std::size_t block_size = 500, std::size_t held_out_every = 10)
     {
         std::ifstream in(path);
         if (!in)
@@ -32,12 +36,12 @@ namespace char_model
         for (std::string word; std::getline(in, word);)
             if (!word.empty() && word.find('\'') == std::string::npos)   // skip possessives ("cat's")
                 words.push_back(word);
-        Generator rng(seed);
-        const auto order = data::random_permutation(words.size(), rng);
         Corpus corpus;
-        const auto validation_count = static_cast<std::size_t>(validation_fraction * static_cast<double>(words.size()));
         for (std::size_t i = 0; i < words.size(); ++i)
-            (i < validation_count ? corpus.validation_text : corpus.train_text) += words[order[i]] + '\n';
+        {
+            const bool held_out = (i / block_size) % held_out_every == held_out_every / 2;
+            (held_out ? corpus.validation_text : corpus.train_text) += words[i] + '\n';
+        }
         for (char c : corpus.train_text + corpus.validation_text)
             if (corpus.ids.emplace(c, 0).second)
                 corpus.vocabulary += c;

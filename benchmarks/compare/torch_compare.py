@@ -10,8 +10,6 @@ own thread pool (torch.set_num_threads) is the only one.
 import argparse
 import gzip
 import json
-import math
-import random
 import resource
 import struct
 import time
@@ -89,9 +87,10 @@ class CharTransformer(nn.Module):
 
 def transformer(steps):
     words = [w for w in open("/usr/share/dict/words").read().split("\n") if w and "'" not in w]
-    random.Random(4).shuffle(words)
-    cut = len(words) // 10
-    validation_text, train_text = "".join(w + "\n" for w in words[:cut]), "".join(w + "\n" for w in words[cut:])
+    # As examples/char_model.hpp: dictionary order, every tenth block of 500 words held out for validation.
+    blocks = [words[i:i + 500] for i in range(0, len(words), 500)]
+    validation_text = "".join(w + "\n" for i, b in enumerate(blocks) if i % 10 == 5 for w in b)
+    train_text = "".join(w + "\n" for i, b in enumerate(blocks) if i % 10 != 5 for w in b)
     vocabulary = sorted(set(train_text + validation_text))
     ids = {c: i for i, c in enumerate(vocabulary)}
     train_ids = torch.tensor([ids[c] for c in train_text])

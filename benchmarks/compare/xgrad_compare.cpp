@@ -93,7 +93,7 @@ namespace
     {
         using namespace char_model;
         const std::size_t batch = 32, context = 32;
-        const Corpus corpus = read_words("/usr/share/dict/words", 0.1, 4);
+        const Corpus corpus = read_words("/usr/share/dict/words");
         CharTransformer model(corpus.vocabulary.size(), 64, 4, 2, 256, context);
         optim::AdamW<float> optimizer(model.parameters(), optim::AdamWOptions(3e-3));
         Generator rng(2);
