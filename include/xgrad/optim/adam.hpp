@@ -29,6 +29,8 @@ namespace xgrad::optim
     {
     public:
         explicit AdamWOptions(double lr = 1e-3) : AdamOptions(lr) { weight_decay(1e-2); }
+        // Every setting, weight decay included, taken from `options` (explicit: no silent loss of the decay).
+        explicit AdamWOptions(const AdamOptions& options) : AdamOptions(options) {}
         AdamWOptions& weight_decay(const double& value)
         {
             AdamOptions::weight_decay(value);
