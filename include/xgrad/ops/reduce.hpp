@@ -144,9 +144,13 @@ namespace xgrad
     Tensor<T> var(const Tensor<T>& x, const Dims& dims, bool keepdims = false, std::size_t correction = 1)
     {
         const auto plan = detail::plan_reduction(x.shape(), dims, keepdims, "var");
+        // PyTorch returns NaN here (with a warning); a silent NaN is worse than a clear error.
+        if (plan.count <= correction)
+            throw value_error("var: " + std::to_string(plan.count) + " element(s) per variance leave no degrees of "
+                              "freedom with correction " + std::to_string(correction) + " (input shape " +
+                              shape_string(x.shape()) + ")");
         const Tensor<T> centered = sub(x, mean(x, dims, true));
-        const T degrees = plan.count > correction ? static_cast<T>(plan.count - correction) : T(0);
-        return div(sum(mul(centered, centered), dims, keepdims), degrees);
+        return div(sum(mul(centered, centered), dims, keepdims), static_cast<T>(plan.count - correction));
     }
 
     template <class T> Tensor<T> var(const Tensor<T>& x) { return var(x, Dims{}); }
