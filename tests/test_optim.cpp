@@ -81,7 +81,7 @@ namespace
             .amsgrad(o.value("amsgrad", false));
     }
     optim::AdamOptions adam_options(const json& o) { return adam_options(o, 0.0); }
-    optim::AdamOptions adamw_options(const json& o) { return adam_options(o, 1e-2); }
+    optim::AdamWOptions adamw_options(const json& o) { return optim::AdamWOptions(adam_options(o, 1e-2)); }
     optim::RMSpropOptions rmsprop_options(const json& o)
     {
         return optim::RMSpropOptions(o.at("lr").get<double>())
