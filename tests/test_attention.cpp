@@ -12,41 +12,13 @@
 #include <xgrad/xgrad.hpp>
 #include <xtensor/xview.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using namespace xgrad_test;
 
 namespace
 {
-    using Inputs = std::vector<Tensor<double>>;
-
-    template <class T = double>
-    Tensor<T> leaf(const Shape& shape, std::uint64_t seed, double scale = 1.0)
-    {
-        Generator rng(seed);
-        return Tensor<T>(randn<T>(shape, rng).value() * T(scale), true);
-    }
-
-    std::string message_of(const std::function<void()>& action)
-    {
-        try
-        {
-            action();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "";
-    }
-
-    template <class E>
-    void check_error(const std::function<void()>& action, const std::vector<std::string>& parts)
-    {
-        CHECK_THROWS_AS(action(), E);
-        const std::string message = message_of(action);
-        for (const auto& part : parts)
-            CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << message << "' should name " << part);
-    }
-
     // softmax(q k^T / sqrt(E) + mask) v by loops, for q (B, L, E), k (B, S, E), v (B, S, Ev), mask (L, S).
     template <class T>
     xt::xarray<T> naive_attention(const xt::xarray<T>& q, const xt::xarray<T>& k, const xt::xarray<T>& v,
@@ -76,26 +48,18 @@ namespace
             }
         return out;
     }
-
-    template <class T>
-    void check_close(const xt::xarray<T>& actual, const xt::xarray<T>& expected, double tolerance)
-    {
-        REQUIRE(actual.shape() == expected.shape());
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(double(actual.data()[i]) == doctest::Approx(double(expected.data()[i])).epsilon(tolerance));
-    }
 }
 
 TEST_CASE_TEMPLATE("scaled_dot_product_attention matches the formula, with additive, boolean and causal masks", T,
                    float, double)
 {
     const double tolerance = std::is_same<T, float>::value ? 1e-5 : 1e-12;
-    const auto q = leaf<T>({2, 3, 4}, 1), k = leaf<T>({2, 5, 4}, 2), v = leaf<T>({2, 5, 3}, 3);
+    const auto q = normal_leaf<T>({2, 3, 4}, 1), k = normal_leaf<T>({2, 5, 4}, 2), v = normal_leaf<T>({2, 5, 3}, 3);
     const xt::xarray<T> no_mask = xt::zeros<T>({3, 5});
     check_close(scaled_dot_product_attention(q, k, v).value(), naive_attention(q.value(), k.value(), v.value(), no_mask),
                 tolerance);
 
-    const auto additive = leaf<T>({3, 5}, 4);
+    const auto additive = normal_leaf<T>({3, 5}, 4);
     check_close(scaled_dot_product_attention(q, k, v, additive).value(),
                 naive_attention(q.value(), k.value(), v.value(), additive.value()), tolerance);
 
@@ -124,14 +88,14 @@ TEST_CASE_TEMPLATE("scaled_dot_product_attention matches the formula, with addit
     check_close(xt::xarray<T>(xt::view(y.value(), xt::all(), 0, xt::all())),
                 xt::xarray<T>(xt::view(v.value(), xt::all(), 0, xt::all())), tolerance);
     // A 4-D (N, H, L, E) call broadcasts a (L, S) mask over batch and heads.
-    const auto q4 = leaf<T>({2, 2, 3, 4}, 5), k4 = leaf<T>({2, 2, 5, 4}, 6), v4 = leaf<T>({2, 2, 5, 3}, 7);
+    const auto q4 = normal_leaf<T>({2, 2, 3, 4}, 5), k4 = normal_leaf<T>({2, 2, 5, 4}, 6), v4 = normal_leaf<T>({2, 2, 5, 3}, 7);
     CHECK(scaled_dot_product_attention(q4, k4, v4, attend, true).shape() == Shape{2, 2, 3, 3});
 }
 
 TEST_CASE("scaled_dot_product_attention: gradients and second derivatives match finite differences")
 {
-    const auto q = leaf({2, 3, 4}, 11), k = leaf({2, 5, 4}, 12), v = leaf({2, 5, 3}, 13);
-    const auto mask = leaf({3, 5}, 14);
+    const auto q = normal_leaf({2, 3, 4}, 11), k = normal_leaf({2, 5, 4}, 12), v = normal_leaf({2, 5, 3}, 13);
+    const auto mask = normal_leaf({3, 5}, 14);
     const xt::xarray<bool> attend = {{true, false, true, true, false},
                                      {false, true, false, false, true},
                                      {true, true, true, true, true}};
@@ -155,14 +119,14 @@ TEST_CASE("MultiheadAttention: gradients w.r.t. inputs and every parameter match
     nn::MultiheadAttention<double> attention(4, 2);
     {
         NoGradGuard no_grad;   // non-zero biases, so that their gradients mean something
-        attention.in_proj_bias.mutable_value() = leaf({12}, 20).value();
-        attention.out_proj->bias.mutable_value() = leaf({4}, 21).value();
+        attention.in_proj_bias.mutable_value() = normal_leaf({12}, 20).value();
+        attention.out_proj->bias.mutable_value() = normal_leaf({4}, 21).value();
     }
     const auto parameters = attention.parameters();
 
     SUBCASE("cross-attention with a key padding mask")
     {
-        const auto q = leaf({2, 3, 4}, 22), k = leaf({2, 5, 4}, 23), v = leaf({2, 5, 4}, 24);
+        const auto q = normal_leaf({2, 3, 4}, 22), k = normal_leaf({2, 5, 4}, 23), v = normal_leaf({2, 5, 4}, 24);
         const xt::xarray<bool> padding = {{false, false, false, false, true}, {false, true, false, false, true}};
         Inputs inputs{q, k, v};
         inputs.insert(inputs.end(), parameters.begin(), parameters.end());
@@ -170,7 +134,7 @@ TEST_CASE("MultiheadAttention: gradients w.r.t. inputs and every parameter match
     }
     SUBCASE("causal self-attention (is_causal and an attn_mask)")
     {
-        const auto x = leaf({2, 4, 4}, 25);
+        const auto x = normal_leaf({2, 4, 4}, 25);
         xt::xarray<bool> future = xt::zeros<bool>({4, 4});
         for (std::size_t i = 0; i < 4; ++i)
             for (std::size_t j = i + 1; j < 4; ++j)
@@ -189,7 +153,7 @@ TEST_CASE("MultiheadAttention: gradients w.r.t. inputs and every parameter match
 TEST_CASE("MultiheadAttention: padded keys and future positions have no influence")
 {
     nn::MultiheadAttention<double> attention(6, 3);
-    const auto q = leaf({2, 3, 6}, 30), k = leaf({2, 4, 6}, 31), v = leaf({2, 4, 6}, 32);
+    const auto q = normal_leaf({2, 3, 6}, 30), k = normal_leaf({2, 4, 6}, 31), v = normal_leaf({2, 4, 6}, 32);
     const xt::xarray<bool> padding = {{false, false, false, true}, {false, true, false, true}};
     const auto y = attention.forward(q, k, v, padding).value();
     auto k2 = k.value(), v2 = v.value();
@@ -201,7 +165,7 @@ TEST_CASE("MultiheadAttention: padded keys and future positions have no influenc
     CHECK(!xt::allclose(y, unmasked));
 
     // Causal: changing the last position changes only the last output.
-    const auto x = leaf({1, 4, 6}, 33);
+    const auto x = normal_leaf({1, 4, 6}, 33);
     auto x2 = x.value();
     xt::view(x2, 0, 3, xt::all()) += 1.0;
     const auto a = attention.forward(x, x, x, std::nullopt, std::nullopt, true).value();
@@ -214,7 +178,7 @@ TEST_CASE("MultiheadAttention: padded keys and future positions have no influenc
 TEST_CASE("MultiheadAttention: attention dropout acts in training only")
 {
     nn::MultiheadAttention<float> attention(8, 2, 0.5);
-    const auto x = leaf<float>({2, 5, 8}, 40);
+    const auto x = normal_leaf<float>({2, 5, 8}, 40);
     manual_seed(1);
     const auto trained1 = attention(x).value();
     manual_seed(2);
@@ -238,7 +202,7 @@ TEST_CASE("TransformerEncoderLayer with dropout 0: gradients match finite differ
                     if (name.find("bias") != std::string::npos || name.find("norm") != std::string::npos)
                         p.mutable_value() += randn<double>(p.shape(), rng).value() * 0.3;
             }
-            const auto x = leaf({2, 3, 4}, 51);
+            const auto x = normal_leaf({2, 3, 4}, 51);
             Inputs inputs{x};
             const auto parameters = layer.parameters();
             inputs.insert(inputs.end(), parameters.begin(), parameters.end());
@@ -266,7 +230,7 @@ TEST_CASE("TransformerEncoder: its layers start as copies of the given layer and
     CHECK(encoder.state_dict()["layers.1.self_attn.in_proj_weight"] == original["self_attn.in_proj_weight"]);
     CHECK(layer.state_dict()["self_attn.in_proj_weight"] == original["self_attn.in_proj_weight"]);
 
-    const auto x = leaf<float>({2, 5, 8}, 60);
+    const auto x = normal_leaf<float>({2, 5, 8}, 60);
     const auto y = encoder(x);
     CHECK(y.shape() == Shape{2, 5, 8});
     sum(y).backward();
@@ -295,7 +259,7 @@ TEST_CASE("positional encodings")
 
     nn::LearnedPositionalEncoding<double> learned(6, 10);
     CHECK(learned.named_parameters()[0].first == "weight");
-    const auto x = leaf({2, 3, 6}, 70);
+    const auto x = normal_leaf({2, 3, 6}, 70);
     CHECK(gradcheck([&](const Inputs& in) { return learned(in[0]); }, Inputs{x, learned.weight}));
     check_error<shape_error>([&] { learned(zeros<double>({1, 3, 5})); }, {"LearnedPositionalEncoding", "(1, 3, 5)"});
 }

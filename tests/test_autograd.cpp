@@ -9,7 +9,10 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::message_of;
 
 namespace
 {
@@ -17,24 +20,10 @@ namespace
 
     Tensor<double> leaf(Array value) { return Tensor<double>(std::move(value), true); }
 
+    // xgrad_test::check_close with this file's default tolerance, 1e-10.
     void check_close(const Array& actual, const Array& expected, double tolerance = 1e-10)
     {
-        REQUIRE(actual.shape() == expected.shape());
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(tolerance));
-    }
-
-    std::string message_of(const std::function<void()>& action)
-    {
-        try
-        {
-            action();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "";
+        xgrad_test::check_close(actual, expected, tolerance);
     }
 }
 

@@ -9,37 +9,15 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using namespace xgrad_test;
 
 namespace
 {
     using Array = xt::xarray<double>;
-    using Inputs = std::vector<Tensor<double>>;
     using Fn = std::function<Tensor<double>(const Inputs&)>;
-
-    // Uniform in [low, high), requiring grad.
-    Tensor<double> uniform(const Shape& shape, double low, double high, std::uint64_t seed)
-    {
-        Generator rng(seed);
-        return rand<double>(shape, rng, true, low, high);
-    }
-
-    // |x| in [0.3, 1.5) with random signs: away from the kinks of abs and relu, and from poles of 1/x.
-    Tensor<double> away_from_zero(const Shape& shape, std::uint64_t seed)
-    {
-        Generator rng(seed);
-        auto x = rand<double>(shape, rng, true, 0.3, 1.5);
-        const auto sign = rand<double>(shape, rng);
-        x.mutable_value() = xt::where(sign.value() < 0.5, -x.value(), x.value());
-        return x;
-    }
-
-    // gradcheck and gradgradcheck of f at inputs; gradcheck_error messages reach the test log.
-    void check_derivatives(const Fn& f, const Inputs& inputs)
-    {
-        CHECK(gradcheck(f, inputs));
-        CHECK(gradgradcheck(f, inputs));
-    }
 
     struct ShapePair
     {
@@ -50,35 +28,6 @@ namespace
     const std::vector<ShapePair> broadcast_cases = {
         {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}}, {{}, {}}, {{}, {2, 3}}, {{2, 3}, {}},
         {{2, 3, 4}, {3, 1}}};
-
-    void check_close(const Array& actual, const Array& expected, double tolerance = 1e-12)
-    {
-        REQUIRE(actual.shape() == expected.shape());
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(tolerance));
-    }
-
-    // Asserts that `action` throws E whose message contains every one of `parts`.
-    template <class E>
-    void check_throws_naming(const std::function<void()>& action, const std::vector<std::string>& parts)
-    {
-        bool thrown = false;
-        try
-        {
-            action();
-        }
-        catch (const E& e)
-        {
-            thrown = true;
-            const std::string message = e.what();
-            for (const auto& part : parts)
-            {
-                INFO("message: " << message);
-                CHECK(message.find(part) != std::string::npos);
-            }
-        }
-        CHECK(thrown);
-    }
 }
 
 TEST_CASE("binary ops: forward values with broadcasting")
@@ -204,7 +153,7 @@ TEST_CASE("clamp: bounds, optional bounds, gradient only inside, min > max is a 
     check_close(x.grad(), {0., 3., 3., 3., 0.});
 
     CHECK_THROWS_AS(clamp(x, 1.0, -1.0), value_error);
-    check_throws_naming<value_error>([&] { clamp(x, 2.0, 1.0); }, {"clamp", "2", "1"});
+    check_error<value_error>([&] { clamp(x, 2.0, 1.0); }, {"clamp", "2", "1"});
 
     const Tensor<float> f(xt::xarray<float>{-2.f, 0.f, 2.f});
     check_close(xt::cast<double>(clamp(f, 0, 1).value()), {0., 0., 1.});
@@ -260,8 +209,8 @@ TEST_CASE("add sub mul div: gradcheck and gradgradcheck, same shapes and broadca
             CAPTURE(name);
             CAPTURE(shape_string(shapes.a));
             CAPTURE(shape_string(shapes.b));
-            const auto a = away_from_zero(shapes.a, seed++);
-            const auto b = away_from_zero(shapes.b, seed++);
+            const auto a = away_from_zero(shapes.a, seed++, 0.3, 1.5);
+            const auto b = away_from_zero(shapes.b, seed++, 0.3, 1.5);
             check_derivatives(f, {a, b});
             // Only one operand requires grad: the other gets none, and the checks still hold.
             const Tensor<double> b_constant(b.value());
@@ -272,7 +221,7 @@ TEST_CASE("add sub mul div: gradcheck and gradgradcheck, same shapes and broadca
 
 TEST_CASE("scalar overloads: gradcheck and gradgradcheck")
 {
-    const auto x = away_from_zero({2, 3}, 17);
+    const auto x = away_from_zero({2, 3}, 17, 0.3, 1.5);
     check_derivatives([](const Inputs& in) { return in[0] + 2.0; }, {x});
     check_derivatives([](const Inputs& in) { return 2.0 - in[0]; }, {x});
     check_derivatives([](const Inputs& in) { return in[0] * -3.0; }, {x});
@@ -289,8 +238,8 @@ TEST_CASE("unary ops: gradcheck and gradgradcheck")
     for (const auto& shape : shapes)
     {
         CAPTURE(shape_string(shape));
-        const auto any = away_from_zero(shape, seed++);
-        const auto positive = uniform(shape, 0.3, 2.0, seed++);
+        const auto any = away_from_zero(shape, seed++, 0.3, 1.5);
+        const auto positive = random_leaf(shape, seed++, 0.3, 2.0);
         check_derivatives([](const Inputs& in) { return exp(in[0]); }, {any});
         check_derivatives([](const Inputs& in) { return log(in[0]); }, {positive});
         check_derivatives([](const Inputs& in) { return sqrt(in[0]); }, {positive});
@@ -334,9 +283,9 @@ TEST_CASE("non-broadcastable shapes are a shape_error naming the op and both sha
     for (const auto& [name, op] : ops)
     {
         CAPTURE(name);
-        check_throws_naming<shape_error>([&] { op(a, b); }, {name, "(3, 4)", "(3,)"});
-        check_throws_naming<shape_error>([&] { op(b, a); }, {name, "(3, 4)", "(3,)"});
-        check_throws_naming<shape_error>([&] { op(a, c); }, {name, "(3, 4)", "(4, 3)"});
+        check_error<shape_error>([&] { op(a, b); }, {name, "(3, 4)", "(3,)"});
+        check_error<shape_error>([&] { op(b, a); }, {name, "(3, 4)", "(3,)"});
+        check_error<shape_error>([&] { op(a, c); }, {name, "(3, 4)", "(4, 3)"});
     }
     CHECK_THROWS_AS(a + b, shape_error);
     CHECK_THROWS_AS(a * c, shape_error);

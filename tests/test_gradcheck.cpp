@@ -7,7 +7,10 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::message_of;
 
 namespace
 {
@@ -42,19 +45,6 @@ namespace
                                        return {mul(dout, mul(mul(x, x), 3.0))};
                                    });
     }
-
-    std::string gradcheck_message(const std::function<void()>& action)
-    {
-        try
-        {
-            action();
-        }
-        catch (const gradcheck_error& e)
-        {
-            return e.what();
-        }
-        return "";
-    }
 }
 
 TEST_CASE("gradcheck and gradgradcheck pass correct rules")
@@ -79,7 +69,7 @@ TEST_CASE("gradcheck catches a wrong backward and names the input and element")
     const auto f = [](const Inputs& in) { return sum(in[0]) + square_with_wrong_element(in[1], 4, 0.1); };
 
     CHECK_THROWS_AS(gradcheck(f, {a, b}), gradcheck_error);
-    const std::string message = gradcheck_message([&] { gradcheck(f, {a, b}); });
+    const std::string message = message_of<gradcheck_error>([&] { gradcheck(f, {a, b}); });
     INFO("message: " << message);
     CHECK(message.find("gradcheck") != std::string::npos);
     CHECK(message.find("input 1") != std::string::npos);
@@ -93,7 +83,7 @@ TEST_CASE("gradcheck catches a wrong backward and names the input and element")
 
     // Another wrong element, another input position.
     const auto g = [](const Inputs& in) { return square_with_wrong_element(in[0], 1, -0.05) * 2.0; };
-    const std::string second = gradcheck_message([&] { gradcheck(g, {a}); });
+    const std::string second = message_of<gradcheck_error>([&] { gradcheck(g, {a}); });
     INFO("message: " << second);
     CHECK(second.find("input 0") != std::string::npos);
     CHECK(second.find("element 1") != std::string::npos);
@@ -121,7 +111,7 @@ TEST_CASE("gradgradcheck catches a backward that is right but not differentiable
     const auto f = [](const Inputs& in) { return cube_with_detached_backward(in[0]) + in[0] * in[0]; };
     CHECK(gradcheck(f, {x}));   // first derivatives are right
     CHECK_THROWS_AS(gradgradcheck(f, {x}), gradcheck_error);
-    const std::string message = gradcheck_message([&] { gradgradcheck(f, {x}); });
+    const std::string message = message_of<gradcheck_error>([&] { gradgradcheck(f, {x}); });
     INFO("message: " << message);
     CHECK(message.find("gradgradcheck") != std::string::npos);
     CHECK(message.find("input 0") != std::string::npos);

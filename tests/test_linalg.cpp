@@ -13,18 +13,14 @@
 #include <xtensor/xview.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using xgrad::Shape;
 using xgrad::Tensor;
-using Inputs = std::vector<Tensor<double>>;
+using namespace xgrad_test;
 
 namespace
 {
-    Tensor<double> random_leaf(const Shape& shape, std::uint64_t seed)
-    {
-        xgrad::Generator rng(seed);
-        return xgrad::rand<double>(shape, rng, true, -1.0, 1.0);
-    }
-
     // (m, k) · (k, n) by the definition.
     xt::xarray<double> naive_matmul(const xt::xarray<double>& a, const xt::xarray<double>& b)
     {
@@ -36,39 +32,6 @@ namespace
                 for (std::size_t p = 0; p < k; ++p)
                     y(i, j) += a(i, p) * b(p, j);
         return y;
-    }
-
-    void check_close(const xt::xarray<double>& actual, const xt::xarray<double>& expected, double tol = 1e-12)
-    {
-        REQUIRE(Shape(actual.shape().begin(), actual.shape().end()) ==
-                Shape(expected.shape().begin(), expected.shape().end()));
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(tol));
-    }
-
-    template <class E>
-    void check_error(const std::function<void()>& call, std::initializer_list<std::string> parts)
-    {
-        INFO("expected message parts starting with: " << *parts.begin() << ", " << *(parts.begin() + 1));
-        bool thrown = false;
-        try
-        {
-            call();
-        }
-        catch (const E& e)
-        {
-            thrown = true;
-            const std::string message = e.what();
-            for (const auto& part : parts)
-                CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << part << "' not in: " << message);
-        }
-        CHECK_MESSAGE(thrown, "expected an exception naming: " << *parts.begin());
-    }
-
-    void check_derivatives(const std::function<Tensor<double>(const Inputs&)>& f, const Inputs& inputs)
-    {
-        CHECK(xgrad::gradcheck(f, inputs));
-        CHECK(xgrad::gradgradcheck(f, inputs));
     }
 }
 

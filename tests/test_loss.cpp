@@ -14,60 +14,16 @@
 #include <xtensor/xadapt.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using xgrad::IndexArray;
 using xgrad::Reduction;
 using xgrad::Shape;
 using xgrad::Tensor;
-using Inputs = std::vector<Tensor<double>>;
+using namespace xgrad_test;
 
 namespace
 {
-    Tensor<double> random_leaf(const Shape& shape, std::uint64_t seed, double low = -1.0, double high = 1.0)
-    {
-        xgrad::Generator rng(seed);
-        return xgrad::rand<double>(shape, rng, true, low, high);
-    }
-
-    IndexArray indices(std::vector<std::int64_t> values, const Shape& shape)
-    {
-        IndexArray result = xt::adapt(values, Shape{values.size()});
-        result.reshape(shape);
-        return result;
-    }
-
-    void check_close(const xt::xarray<double>& actual, const xt::xarray<double>& expected, double tol = 1e-12)
-    {
-        REQUIRE(Shape(actual.shape().begin(), actual.shape().end()) ==
-                Shape(expected.shape().begin(), expected.shape().end()));
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(tol));
-    }
-
-    template <class E>
-    void check_error(const std::function<void()>& call, std::initializer_list<std::string> parts)
-    {
-        INFO("expected message parts starting with: " << *parts.begin());
-        bool thrown = false;
-        try
-        {
-            call();
-        }
-        catch (const E& e)
-        {
-            thrown = true;
-            const std::string message = e.what();
-            for (const auto& part : parts)
-                CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << part << "' not in: " << message);
-        }
-        CHECK(thrown);
-    }
-
-    void check_derivatives(const std::function<Tensor<double>(const Inputs&)>& f, const Inputs& inputs)
-    {
-        CHECK(xgrad::gradcheck(f, inputs));
-        CHECK(xgrad::gradgradcheck(f, inputs));
-    }
-
     // log_softmax of row `r` of (N, C) logits (the reference the cross-entropy tests are held against).
     std::vector<double> log_softmax_row(const xt::xarray<double>& logits, std::size_t r)
     {

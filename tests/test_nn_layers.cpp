@@ -10,41 +10,13 @@
 #include <xgrad/xgrad.hpp>
 #include <xtensor/xview.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using namespace xgrad_test;
 
 namespace
 {
-    using Inputs = std::vector<Tensor<double>>;
-
-    Tensor<double> leaf(const Shape& shape, std::uint64_t seed, double scale = 1.0, double shift = 0.0)
-    {
-        Generator rng(seed);
-        return Tensor<double>(randn<double>(shape, rng).value() * scale + shift, true);
-    }
-
-    std::string message_of(const std::function<void()>& action)
-    {
-        try
-        {
-            action();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "";
-    }
-
-    // The action throws E, and its message names each of `parts`.
-    template <class E>
-    void check_error(const std::function<void()>& action, const std::vector<std::string>& parts)
-    {
-        CHECK_THROWS_AS(action(), E);
-        const std::string message = message_of(action);
-        for (const auto& part : parts)
-            CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << message << "' should name " << part);
-    }
-
     template <class T>
     double mean_of(const xt::xarray<T>& a) { return static_cast<double>(xt::mean(a)()); }
     template <class T>
@@ -60,8 +32,8 @@ namespace
 
 TEST_CASE("layer_norm: gradients and second derivatives match finite differences")
 {
-    const auto x = leaf({2, 3, 4}, 1, 2.0, 0.5);
-    const auto weight = leaf({4}, 2, 0.5, 1.0), bias = leaf({4}, 3);
+    const auto x = normal_leaf({2, 3, 4}, 1, 2.0, 0.5);
+    const auto weight = normal_leaf({4}, 2, 0.5, 1.0), bias = normal_leaf({4}, 3);
     const auto f = [](const Inputs& in) { return layer_norm(in[0], {4}, in[1], in[2]); };
     CHECK(gradcheck(f, Inputs{x, weight, bias}));
     CHECK(gradgradcheck(f, Inputs{x, weight, bias}));
@@ -83,23 +55,23 @@ TEST_CASE("batch_norm in training: gradients match finite differences, (N, C), (
     for (const Shape& shape : {Shape{5, 3}, Shape{2, 3, 4}, Shape{2, 3, 2, 3}})
     {
         INFO(shape_string(shape));
-        const auto x = leaf(shape, 4, 1.5, 0.3);
-        const auto weight = leaf({3}, 5, 0.5, 1.0), bias = leaf({3}, 6);
+        const auto x = normal_leaf(shape, 4, 1.5, 0.3);
+        const auto weight = normal_leaf({3}, 5, 0.5, 1.0), bias = normal_leaf({3}, 6);
         const auto f = [](const Inputs& in) {
             return batch_norm(in[0], Tensor<double>(), Tensor<double>(), in[1], in[2], true);
         };
         CHECK(gradcheck(f, Inputs{x, weight, bias}));
     }
-    const auto x = leaf({4, 2, 3}, 7);
+    const auto x = normal_leaf({4, 2, 3}, 7);
     CHECK(gradgradcheck([](const Inputs& in) { return batch_norm(in[0], Tensor<double>(), Tensor<double>()); },
                         Inputs{x}));
 }
 
 TEST_CASE("batch_norm: running statistics update with momentum and unbiased variance; eval uses them")
 {
-    const auto x = leaf({6, 2, 3}, 8, 2.0, 1.0);
+    const auto x = normal_leaf({6, 2, 3}, 8, 2.0, 1.0);
     Tensor<double> running_mean(xt::xarray<double>{0.5, -0.5}), running_var(xt::xarray<double>{2.0, 0.5});
-    const auto weight = leaf({2}, 9, 0.3, 1.0), bias = leaf({2}, 10);
+    const auto weight = normal_leaf({2}, 9, 0.3, 1.0), bias = normal_leaf({2}, 10);
     const double momentum = 0.2, eps = 1e-5;
 
     const xt::xarray<double> batch_mean = xt::mean(x.value(), {0, 2});
@@ -141,13 +113,13 @@ TEST_CASE("batch_norm: running statistics update with momentum and unbiased vari
     CHECK(gradcheck([&](const Inputs& in) { return batch_norm(in[0], running_mean, running_var, in[1], in[2], false); },
                     Inputs{x, weight, bias}));
     CHECK_THROWS_AS(batch_norm(x, Tensor<double>(), Tensor<double>(), weight, bias, false), value_error);
-    CHECK_THROWS_AS(batch_norm(leaf({1, 2}, 1), running_mean, running_var), value_error);   // one value per channel
+    CHECK_THROWS_AS(batch_norm(normal_leaf({1, 2}, 1), running_mean, running_var), value_error);   // one value per channel
 }
 
 TEST_CASE("BatchNorm2d module: training updates the buffers, eval freezes them")
 {
     nn::BatchNorm2d<double> norm(3, 1e-5, 0.1);
-    const auto x = leaf({4, 3, 2, 2}, 11, 3.0, 2.0);
+    const auto x = normal_leaf({4, 3, 2, 2}, 11, 3.0, 2.0);
     norm(x);
     const xt::xarray<double> batch_mean = xt::mean(x.value(), {0, 2, 3});
     CHECK(xt::allclose(norm.running_mean.value(), 0.1 * batch_mean, 1e-12));
@@ -163,7 +135,7 @@ TEST_CASE("BatchNorm2d module: training updates the buffers, eval freezes them")
 
 TEST_CASE("embedding: rows picked by index, gradient w.r.t. weight accumulates over repeats")
 {
-    const auto weight = leaf({5, 3}, 12);
+    const auto weight = normal_leaf({5, 3}, 12);
     const IndexArray ids{{0, 4, 4}, {2, 0, 1}};
     const auto y = embedding(ids, weight);
     CHECK(y.shape() == Shape{2, 3, 3});
@@ -181,7 +153,7 @@ TEST_CASE("embedding: rows picked by index, gradient w.r.t. weight accumulates o
     CHECK(layer(Tensor<double>(xt::xarray<double>{1, 3})).value() == layer(IndexArray{1, 3}).value());
     CHECK_THROWS_AS(layer(IndexArray{0, 5}), value_error);
     CHECK_THROWS_AS(layer(IndexArray{-1}), value_error);
-    CHECK_THROWS_AS(embedding(ids, leaf({5}, 1)), shape_error);
+    CHECK_THROWS_AS(embedding(ids, normal_leaf({5}, 1)), shape_error);
 }
 
 TEST_CASE("dropout: identity in eval, zeros a fraction p in training and scales survivors by 1/(1-p)")

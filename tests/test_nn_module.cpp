@@ -9,7 +9,10 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::message_of;
 
 namespace
 {
@@ -41,19 +44,6 @@ namespace
                 return tensor.shape();
         FAIL("no parameter or buffer named " << name);
         return {};
-    }
-
-    std::string message_of(const std::function<void()>& action)
-    {
-        try
-        {
-            action();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "";
     }
 
     bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -11,7 +11,10 @@
 #include <xgrad/kernels/pool.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::message_of;
 
 namespace
 {
@@ -54,20 +57,6 @@ namespace
                         y(n, c, i, j) = total / double((h1 - h0) * (w1 - w0));
                     }
         return y;
-    }
-
-    template <class F>
-    std::string error_message(F&& call)
-    {
-        try
-        {
-            call();
-        }
-        catch (const error& e)
-        {
-            return e.what();
-        }
-        return "no error";
     }
 }
 
@@ -212,7 +201,7 @@ TEST_CASE("pooling: errors name the op and the shapes")
 {
     const auto x = zeros<float>({1, 2, 5, 5});
     CHECK_THROWS_AS(max_pool2d(zeros<float>({28, 28}), 2), shape_error);
-    CHECK(error_message([] {
+    CHECK(message_of<error>([] {
               max_pool2d(zeros<float>({28, 28}), 2);
           }) == "max_pool2d: input must be 4-D NCHW, got shape (28, 28)");
     CHECK_THROWS_AS(avg_pool2d(zeros<float>({2, 28, 28}), 2), shape_error);
@@ -222,7 +211,7 @@ TEST_CASE("pooling: errors name the op and the shapes")
     CHECK_THROWS_AS(avg_pool2d(x, 2, 0), value_error);
     CHECK_THROWS_AS(max_pool2d(x, 2, 2, 2), value_error);   // padding over half the kernel
     CHECK_THROWS_AS(max_pool2d(x, 6), shape_error);
-    CHECK(error_message([&] { avg_pool2d(x, 6); }).find("(1, 2, 5, 5)") != std::string::npos);
+    CHECK(message_of<error>([&] { avg_pool2d(x, 6); }).find("(1, 2, 5, 5)") != std::string::npos);
     CHECK_NOTHROW(max_pool2d(x, 6, 1, 3));   // fits once padded
     CHECK_THROWS_AS(adaptive_avg_pool2d(x, 0), value_error);
 }

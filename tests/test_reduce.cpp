@@ -12,55 +12,15 @@
 #include <xtensor/xadapt.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using xgrad::Dims;
 using xgrad::Shape;
 using xgrad::Tensor;
-using Inputs = std::vector<Tensor<double>>;
+using namespace xgrad_test;
 
 namespace
 {
-    Tensor<double> random_leaf(const Shape& shape, std::uint64_t seed)
-    {
-        xgrad::Generator rng(seed);
-        return xgrad::rand<double>(shape, rng, true, -1.0, 1.0);
-    }
-
-    void check_close(const xt::xarray<double>& actual, const xt::xarray<double>& expected, double tol = 1e-12)
-    {
-        REQUIRE(Shape(actual.shape().begin(), actual.shape().end()) ==
-                Shape(expected.shape().begin(), expected.shape().end()));
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(tol));
-    }
-
-    // The call throws E, and its message holds every one of `parts` (the op's name, the shapes, ...).
-    template <class E>
-    void check_error(const std::function<void()>& call, std::initializer_list<std::string> parts)
-    {
-        bool thrown = false;
-        try
-        {
-            call();
-        }
-        catch (const E& e)
-        {
-            thrown = true;
-            const std::string message = e.what();
-            for (const auto& part : parts)
-                CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << part << "' not in: " << message);
-        }
-        CHECK(thrown);
-    }
-
-    // An array of `shape` holding `values` (row-major): for shapes with unit dims, which nested braces
-    // cannot spell unambiguously.
-    xt::xarray<double> shaped(std::vector<double> values, const Shape& shape)
-    {
-        xt::xarray<double> result = xt::adapt(values, Shape{values.size()});
-        result.reshape(shape);
-        return result;
-    }
-
     const xt::xarray<double> x23 = {{1., 2., 3.}, {4., 5., 6.}};
 }
 

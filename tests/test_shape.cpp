@@ -12,40 +12,21 @@
 #include <xtensor/xadapt.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using xgrad::Dims;
 using xgrad::IndexArray;
 using xgrad::Shape;
 using xgrad::Tensor;
-using Inputs = std::vector<Tensor<double>>;
+using xgrad_test::check_close;
+using xgrad_test::check_error;
+using xgrad_test::indices;
+using xgrad_test::Inputs;
+using xgrad_test::random_leaf;
+using xgrad_test::shaped;
 
 namespace
 {
-    Tensor<double> random_leaf(const Shape& shape, std::uint64_t seed)
-    {
-        xgrad::Generator rng(seed);
-        return xgrad::rand<double>(shape, rng, true, -1.0, 1.0);
-    }
-
-    xt::xarray<double> shaped(std::vector<double> values, const Shape& shape)
-    {
-        xt::xarray<double> result = xt::adapt(values, Shape{values.size()});
-        result.reshape(shape);
-        return result;
-    }
-
-    template <class V>
-    xt::xarray<V> shaped_as(std::vector<V> values, const Shape& shape)
-    {
-        xt::xarray<V> result = xt::adapt(values, Shape{values.size()});
-        result.reshape(shape);
-        return result;
-    }
-
-    IndexArray indices(std::vector<std::int64_t> values, const Shape& shape)
-    {
-        return shaped_as(std::move(values), shape);
-    }
-
     xt::xarray<double> iota(const Shape& shape)
     {
         xt::xarray<double> result = xt::arange<double>(0., static_cast<double>(xgrad::detail::product(shape, 0, shape.size())));
@@ -53,30 +34,10 @@ namespace
         return result;
     }
 
+    // check_close at this file's tighter relative tolerance, 1e-14.
     void check_equal(const xt::xarray<double>& actual, const xt::xarray<double>& expected)
     {
-        REQUIRE(Shape(actual.shape().begin(), actual.shape().end()) ==
-                Shape(expected.shape().begin(), expected.shape().end()));
-        for (std::size_t i = 0; i < actual.size(); ++i)
-            CHECK(actual.data()[i] == doctest::Approx(expected.data()[i]).epsilon(1e-14));
-    }
-
-    template <class E>
-    void check_error(const std::function<void()>& call, std::initializer_list<std::string> parts)
-    {
-        bool thrown = false;
-        try
-        {
-            call();
-        }
-        catch (const E& e)
-        {
-            thrown = true;
-            const std::string message = e.what();
-            for (const auto& part : parts)
-                CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << part << "' not in: " << message);
-        }
-        CHECK_MESSAGE(thrown, "expected an exception naming: " << *parts.begin());
+        check_close(actual, expected, 1e-14);
     }
 
     // f and f squared pass gradcheck, and f squared passes gradgradcheck: squaring makes the first
@@ -230,7 +191,7 @@ TEST_CASE("cat and stack")
 
 TEST_CASE("where: broadcasting condition and operands")
 {
-    const xt::xarray<bool> condition = shaped_as<bool>({true, false}, {2, 1});   // (2, 1)
+    const xt::xarray<bool> condition = shaped<bool>({true, false}, {2, 1});   // (2, 1)
     const Tensor<double> a(xt::xarray<double>{1., 2., 3.});   // (3)
     const Tensor<double> b(xt::xarray<double>(-1.));         // ()
     check_equal(xgrad::where(condition, a, b).value(), xt::xarray<double>{{1., 2., 3.}, {-1., -1., -1.}});

@@ -1,0 +1,225 @@
+// Helpers shared by the test files: error and closeness assertions, derivative checks, random leaves,
+// shaped arrays, a temporary directory, and the JSON fixtures written by scripts/make_*_fixtures.py.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <xtensor/xadapt.hpp>
+#include <xgrad/xgrad.hpp>
+
+namespace xgrad_test
+{
+    using Inputs = std::vector<xgrad::Tensor<double>>;
+
+    // The message of the E that `action` throws, or "" when it throws nothing.
+    template <class E = std::exception>
+    std::string message_of(const std::function<void()>& action)
+    {
+        try
+        {
+            action();
+        }
+        catch (const E& e)
+        {
+            return e.what();
+        }
+        return "";
+    }
+
+    // `action` throws E, and its message contains every one of `parts` (the op's name, the shapes, ...).
+    template <class E>
+    void check_error(const std::function<void()>& action, const std::vector<std::string>& parts)
+    {
+        std::string expected;
+        for (const auto& part : parts)
+            expected += (expected.empty() ? "'" : ", '") + part + "'";
+        INFO("expected an exception naming " << expected);
+        bool thrown = false;
+        try
+        {
+            action();
+        }
+        catch (const E& e)
+        {
+            thrown = true;
+            const std::string message = e.what();
+            for (const auto& part : parts)
+                CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << part << "' not in: " << message);
+        }
+        catch (...)
+        {
+            try
+            {
+                throw;
+            }
+            catch (const std::exception& e)
+            {
+                FAIL_CHECK("threw an exception of another type: " << e.what());
+            }
+            catch (...)
+            {
+                FAIL_CHECK("threw something that is not a std::exception");
+            }
+            return;
+        }
+        CHECK_MESSAGE(thrown, "nothing was thrown");
+    }
+
+    // Same shape, and every element of `actual` equals `expected`'s to doctest::Approx's relative `tolerance`.
+    template <class T>
+    void check_close(const xt::xarray<T>& actual, const xt::xarray<T>& expected, double tolerance = 1e-12)
+    {
+        REQUIRE(xgrad::Shape(actual.shape().begin(), actual.shape().end()) ==
+                xgrad::Shape(expected.shape().begin(), expected.shape().end()));
+        for (std::size_t i = 0; i < actual.size(); ++i)
+        {
+            CAPTURE(i);
+            CHECK(double(actual.data()[i]) == doctest::Approx(double(expected.data()[i])).epsilon(tolerance));
+        }
+    }
+
+    // check_close for double arrays, also taking xtensor expressions and braced lists.
+    inline void check_close(const xt::xarray<double>& actual, const xt::xarray<double>& expected,
+                            double tolerance = 1e-12)
+    {
+        check_close<double>(actual, expected, tolerance);
+    }
+
+    // gradcheck and gradgradcheck of f at inputs; gradcheck_error messages reach the test log.
+    inline void check_derivatives(const std::function<xgrad::Tensor<double>(const Inputs&)>& f, const Inputs& inputs)
+    {
+        CHECK(xgrad::gradcheck(f, inputs));
+        CHECK(xgrad::gradgradcheck(f, inputs));
+    }
+
+    // Uniform in [low, high), requiring grad.
+    inline xgrad::Tensor<double> random_leaf(const xgrad::Shape& shape, std::uint64_t seed, double low = -1.0,
+                                             double high = 1.0)
+    {
+        xgrad::Generator rng(seed);
+        return xgrad::rand<double>(shape, rng, true, low, high);
+    }
+
+    // scale · N(0, 1) + shift, requiring grad.
+    template <class T = double>
+    xgrad::Tensor<T> normal_leaf(const xgrad::Shape& shape, std::uint64_t seed, double scale = 1.0, double shift = 0.0)
+    {
+        xgrad::Generator rng(seed);
+        return xgrad::Tensor<T>(xgrad::randn<T>(shape, rng).value() * T(scale) + T(shift), true);
+    }
+
+    // |x| uniform in [low, high) with random signs, requiring grad: away from kinks and poles at 0.
+    inline xgrad::Tensor<double> away_from_zero(const xgrad::Shape& shape, std::uint64_t seed, double low, double high)
+    {
+        xgrad::Generator rng(seed);
+        auto x = xgrad::rand<double>(shape, rng, true, low, high);
+        const auto sign = xgrad::rand<double>(shape, rng);
+        x.mutable_value() = xt::where(sign.value() < 0.5, -x.value(), x.value());
+        return x;
+    }
+
+    // An array of `shape` holding `values` (row-major): for shapes with unit dims, which nested braces
+    // cannot spell unambiguously.
+    template <class V = double>
+    xt::xarray<V> shaped(std::vector<V> values, const xgrad::Shape& shape)
+    {
+        xt::xarray<V> result = xt::adapt(values, xgrad::Shape{values.size()});
+        result.reshape(shape);
+        return result;
+    }
+
+    // An index array of `shape` holding `values` (row-major).
+    inline xgrad::IndexArray indices(std::vector<std::int64_t> values, const xgrad::Shape& shape)
+    {
+        return shaped(std::move(values), shape);
+    }
+
+    // A fresh directory for one test's files, removed (read-only or not) when it goes out of scope.
+    struct TempDir
+    {
+        std::filesystem::path path;
+        TempDir()
+        {
+            static int counter = 0;
+            path = std::filesystem::temp_directory_path() /
+                   ("xgrad_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+            std::filesystem::remove_all(path);
+            std::filesystem::create_directories(path);
+        }
+        TempDir(const TempDir&) = delete;
+        TempDir& operator=(const TempDir&) = delete;
+        ~TempDir()
+        {
+            std::error_code ignored;
+            std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                                         std::filesystem::perm_options::add, ignored);
+            std::filesystem::remove_all(path, ignored);
+        }
+        std::string file(const std::string& name) const { return (path / name).string(); }
+    };
+
+    // Writes `bytes` to the file at `path`, replacing it.
+    inline void write_bytes(const std::string& path, const std::string& bytes)
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        REQUIRE(out.good());
+    }
+
+    // The whole file at `path`, which must be readable.
+    inline std::string read_bytes(const std::string& path)
+    {
+        std::ifstream in(path, std::ios::binary);
+        REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+    // The JSON file XGRAD_TEST_FIXTURES/<relative>; a missing one fails the test, naming the script that writes it.
+    template <class Json = nlohmann::json>
+    Json load_fixture(const std::string& relative, const std::string& writer)
+    {
+        const std::string path = std::string(XGRAD_TEST_FIXTURES) + "/" + relative;
+        std::ifstream in(path);
+        REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (" << writer << " writes it)");
+        return Json::parse(in);
+    }
+
+    // A fixture's {"shape": [...], "data": [...]} as an array (floating types read through double).
+    template <class V, class Json>
+    xt::xarray<V> read_array(const Json& t)
+    {
+        xt::xarray<V> value(t.at("shape").template get<xgrad::Shape>());
+        const auto& data = t.at("data");
+        REQUIRE(data.size() == value.size());
+        for (std::size_t i = 0; i < value.size(); ++i)
+        {
+            if constexpr (std::is_floating_point<V>::value)
+                value.data()[i] = static_cast<V>(data[i].template get<double>());
+            else
+                value.data()[i] = data[i].template get<V>();
+        }
+        return value;
+    }
+
+    // A fixture's integer array as a mask: true where nonzero.
+    template <class Json>
+    xt::xarray<bool> read_mask(const Json& t)
+    {
+        return xt::xarray<bool>(xt::not_equal(read_array<std::int64_t>(t), 0));
+    }
+}
