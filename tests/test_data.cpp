@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <xtensor/xview.hpp>
@@ -23,37 +22,17 @@
 #include <xgrad/data.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::check_error;
+using xgrad_test::read_bytes;
+using xgrad_test::TempDir;
+using xgrad_test::write_bytes;
 namespace fs = std::filesystem;
 
 namespace
 {
-    struct TempDir
-    {
-        fs::path path;
-        TempDir()
-        {
-            static int counter = 0;
-            path = fs::temp_directory_path() /
-                   ("xgrad_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-            fs::remove_all(path);
-            fs::create_directories(path);
-        }
-        ~TempDir()
-        {
-            std::error_code ignored;
-            fs::remove_all(path, ignored);
-        }
-        std::string file(const std::string& name) const { return (path / name).string(); }
-    };
-
-    void write_bytes(const std::string& path, const std::string& bytes)
-    {
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        REQUIRE(out.good());
-    }
-
     void write_gzip(const std::string& path, const std::string& bytes)
     {
         gzFile out = gzopen(path.c_str(), "wb");
@@ -61,12 +40,6 @@ namespace
         if (!bytes.empty())
             REQUIRE(gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
         REQUIRE(gzclose(out) == Z_OK);
-    }
-
-    std::string read_bytes(const std::string& path)
-    {
-        std::ifstream in(path, std::ios::binary);
-        return std::string(std::istreambuf_iterator<char>(in), {});
     }
 
     std::string big_endian(std::uint64_t value, std::size_t size)
@@ -256,18 +229,9 @@ TEST_CASE("corrupt IDX files throw io_error with a clear message")
 {
     TempDir dir;
     const std::string path = dir.file("bad"), gz_path = dir.file("bad.gz");
+    // read_idx throws io_error naming `expected` and the file.
     auto fails_with = [&](const std::string& file, const std::string& expected) {
-        try
-        {
-            data::read_idx<float>(file);
-            FAIL_CHECK("no io_error, expected one saying '" << expected << "'");
-        }
-        catch (const io_error& e)
-        {
-            const std::string message = e.what();
-            CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
-            CHECK_MESSAGE(message.find(file) != std::string::npos, "the message names the file: " << message);
-        }
+        check_error<io_error>([&] { data::read_idx<float>(file); }, {expected, file});
     };
     const std::string good = idx_file(0x08, {2, 3, 2}, std::string(12, '\x07'));
 
@@ -410,16 +374,7 @@ TEST_CASE("read_csv errors name the file, line and column")
     auto fails_with = [&](const std::string& text, const data::CsvOptions& options, const std::string& expected) {
         const std::string path = dir.file("bad.csv");
         write_bytes(path, text);
-        try
-        {
-            data::read_csv<float>(path, options);
-            FAIL_CHECK("no error, expected one saying '" << expected << "'");
-        }
-        catch (const xgrad::error& e)
-        {
-            const std::string message = e.what();
-            CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
-        }
+        check_error<xgrad::error>([&] { data::read_csv<float>(path, options); }, {expected});
     };
     data::CsvOptions with_label;
     with_label.label_column = "y";

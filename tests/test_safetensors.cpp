@@ -21,47 +21,18 @@
 #include <xgrad/io.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::check_error;
+using xgrad_test::read_bytes;
+using xgrad_test::TempDir;
+using xgrad_test::write_bytes;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace
 {
-    // A fresh directory for one test's files, removed afterwards.
-    struct TempDir
-    {
-        fs::path path;
-        TempDir()
-        {
-            static int counter = 0;
-            path = fs::temp_directory_path() /
-                   ("xgrad_test_safetensors_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-            fs::remove_all(path);
-            fs::create_directories(path);
-        }
-        ~TempDir()
-        {
-            std::error_code ignored;
-            fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ignored);
-            fs::remove_all(path, ignored);
-        }
-        std::string file(const std::string& name) const { return (path / name).string(); }
-    };
-
-    std::string read_bytes(const std::string& path)
-    {
-        std::ifstream in(path, std::ios::binary);
-        REQUIRE_MESSAGE(in.good(), "cannot read " << path);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-    void write_bytes(const std::string& path, const std::string& bytes)
-    {
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        REQUIRE(out.good());
-    }
-
     std::string u64_le(std::uint64_t value)
     {
         std::string bytes(8, '\0');
@@ -187,17 +158,9 @@ TEST_CASE("safetensors layout: u64 LE header length, JSON header, 8-byte aligned
 TEST_CASE("a safetensors file written for PyTorch loads into nn::Sequential and reproduces torch's logits")
 {
     const std::string dir = std::string(XGRAD_TEST_FIXTURES) + "/io/";
-    std::ifstream expected_file(dir + "mlp.json");
-    REQUIRE_MESSAGE(expected_file.good(), "missing fixture " << dir << "mlp.json (scripts/make_io_fixtures.py writes it)");
-    const json expected = json::parse(expected_file);
-    auto to_array = [](const json& t) {
-        xt::xarray<double> value(t.at("shape").get<Shape>());
-        for (std::size_t i = 0; i < value.size(); ++i)
-            value.data()[i] = t.at("data")[i].get<double>();
-        return value;
-    };
-    const auto input = to_array(expected.at("input"));
-    const auto logits = to_array(expected.at("logits"));
+    const json expected = xgrad_test::load_fixture("io/mlp.json", "scripts/make_io_fixtures.py");
+    const auto input = xgrad_test::read_array<double>(expected.at("input"));
+    const auto logits = xgrad_test::read_array<double>(expected.at("logits"));
 
     std::map<std::string, std::string> metadata;
     const auto state = io::load_safetensors<float>(dir + "mlp.safetensors", &metadata);
@@ -271,17 +234,8 @@ TEST_CASE("corrupt safetensors files throw io_error")
     const std::string path = dir.file("corrupt.safetensors");
     auto load_fails = [&](const std::string& bytes, const std::string& expected_in_message) {
         write_bytes(path, bytes);
-        try
-        {
-            io::load_safetensors<float>(path);
-            FAIL_CHECK("no io_error for a file expected to mention '" << expected_in_message << "'");
-        }
-        catch (const io_error& e)
-        {
-            const std::string message = e.what();
-            CHECK_MESSAGE(message.find(expected_in_message) != std::string::npos, message);
-            CHECK_MESSAGE(message.find(path) != std::string::npos, "the message names the file: " << message);
-        }
+        // io_error naming what is wrong and the file
+        check_error<io_error>([&] { io::load_safetensors<float>(path); }, {expected_in_message, path});
     };
     const std::string good_header = R"({"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
     const std::string good_data = float_bytes({1.0f, 2.0f, 3.0f, 4.0f});

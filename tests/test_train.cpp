@@ -6,11 +6,12 @@
 #include <fstream>
 #include <sstream>
 
-#include <unistd.h>
-
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
+using xgrad_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace
@@ -39,14 +40,6 @@ namespace
     {
         return cross_entropy(logits, labels);
     }
-
-    struct TemporaryDirectory
-    {
-        fs::path path = fs::temp_directory_path() / ("xgrad_test_train_" + std::to_string(::getpid()));
-        TemporaryDirectory() { fs::create_directories(path); }
-        ~TemporaryDirectory() { fs::remove_all(path); }
-        std::string file(const std::string& name) const { return (path / name).string(); }
-    };
 }
 
 TEST_CASE("fit trains, logs train and validation figures per epoch, and reports progress")
@@ -129,7 +122,7 @@ TEST_CASE("an unknown monitored value names what was logged")
 
 TEST_CASE("ModelCheckpoint saves the last and the best weights; CSVLogger writes one row per epoch")
 {
-    TemporaryDirectory dir;
+    TempDir dir;
     manual_seed(3);
     const auto set = blobs(128, 7);
     data::DataLoader<float> loader(set, {32, true, false, 1}), validation(set, {128});
@@ -209,7 +202,7 @@ TEST_CASE("a non-finite loss stops fit with an error naming the epoch and batch,
 
 TEST_CASE("a checkpoint resumes training bit for bit: model, optimizer, epoch and random generators")
 {
-    TemporaryDirectory dir;
+    TempDir dir;
     const std::size_t threads = get_num_threads();
     set_num_threads(1);   // bit-for-bit needs a fixed order of floating-point sums
     const auto set = blobs(96, 10);
@@ -259,7 +252,7 @@ TEST_CASE("a checkpoint resumes training bit for bit: model, optimizer, epoch an
 
 TEST_CASE("load_checkpoint rejects a file that is not a checkpoint")
 {
-    TemporaryDirectory dir;
+    TempDir dir;
     auto model = small_model();
     optim::SGD<float> optimizer(model.parameters(), optim::SGDOptions(0.1));
     io::save_safetensors(model.state_dict(), dir.file("weights.safetensors"));
