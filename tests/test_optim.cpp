@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -16,38 +15,25 @@
 #include <nlohmann/json.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
 using json = nlohmann::json;
+using xgrad_test::read_array;
 
 namespace
 {
     const json& fixture()
     {
-        static const json loaded = [] {
-            const std::string path = std::string(XGRAD_TEST_FIXTURES) + "/optim/optim.json";
-            std::ifstream in(path);
-            REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (scripts/make_optim_fixtures.py writes it)");
-            return json::parse(in);
-        }();
+        static const json loaded = xgrad_test::load_fixture("optim/optim.json", "scripts/make_optim_fixtures.py");
         return loaded;
-    }
-
-    template <class T>
-    xt::xarray<T> to_array(const json& t)
-    {
-        xt::xarray<T> value(t.at("shape").get<Shape>());
-        const auto& data = t.at("data");
-        REQUIRE(data.size() == value.size());
-        for (std::size_t i = 0; i < value.size(); ++i)
-            value.data()[i] = static_cast<T>(data[i].get<double>());
-        return value;
     }
 
     // |actual - expected| <= tolerance * (|expected| + 1): relative for large values, absolute near zero.
     template <class T>
     void check_close(const xt::xarray<T>& actual, const json& expected, double tolerance, const std::string& what)
     {
-        const auto reference = to_array<double>(expected);
+        const auto reference = read_array<double>(expected);
         REQUIRE(actual.size() == reference.size());
         for (std::size_t i = 0; i < actual.size(); ++i)
         {
@@ -160,7 +146,7 @@ namespace
             if (grads[i].is_null())
                 runner.params[i].zero_grad();
             else
-                runner.params[i].set_grad(Tensor<T>(to_array<T>(grads[i])));
+                runner.params[i].set_grad(Tensor<T>(read_array<T>(grads[i])));
         }
     }
 
@@ -169,7 +155,7 @@ namespace
     {
         std::vector<xt::xarray<T>> values;
         for (const auto& p : fixture().at("params"))
-            values.push_back(to_array<T>(p));
+            values.push_back(read_array<T>(p));
         return values;
     }
 
@@ -421,7 +407,7 @@ TEST_CASE("clip_grad_norm_ returns torch's total norm and scales as torch does")
             for (std::size_t i = 0; i < c.at("grads").size(); ++i)
             {
                 params.emplace_back(xt::zeros<T>(c.at("grads")[i].at("shape").get<Shape>()), true);
-                params.back().set_grad(Tensor<T>(to_array<T>(c.at("grads")[i])));
+                params.back().set_grad(Tensor<T>(read_array<T>(c.at("grads")[i])));
             }
             const double total = optim::clip_grad_norm_(params, c.at("max_norm").get<double>(), norm_type);
             CHECK(close(total, c.at("total_norm").get<double>(), tolerance));

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,46 +12,18 @@
 #include <nlohmann/json.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
 using json = nlohmann::ordered_json;   // keeps the state dict's order
+using xgrad_test::read_array;
+using xgrad_test::read_mask;
 
 namespace
 {
     json load_fixture(const std::string& name)
     {
-        const std::string path = std::string(XGRAD_TEST_FIXTURES) + "/layers/" + name + ".json";
-        std::ifstream in(path);
-        REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (scripts/make_layer_fixtures.py writes it)");
-        return json::parse(in);
-    }
-
-    Shape shape_of(const json& t) { return t.at("shape").get<Shape>(); }
-
-    template <class T>
-    xt::xarray<T> to_array(const json& t)
-    {
-        xt::xarray<T> value(shape_of(t));
-        const auto& data = t.at("data");
-        REQUIRE(data.size() == value.size());
-        for (std::size_t i = 0; i < value.size(); ++i)
-            value.data()[i] = static_cast<T>(data[i].get<double>());
-        return value;
-    }
-
-    xt::xarray<bool> to_mask(const json& t)
-    {
-        xt::xarray<bool> mask(shape_of(t));
-        for (std::size_t i = 0; i < mask.size(); ++i)
-            mask.data()[i] = t.at("data")[i].get<int>() != 0;
-        return mask;
-    }
-
-    IndexArray to_index(const json& t)
-    {
-        IndexArray index(shape_of(t));
-        for (std::size_t i = 0; i < index.size(); ++i)
-            index.data()[i] = t.at("data")[i].get<std::int64_t>();
-        return index;
+        return xgrad_test::load_fixture<json>("layers/" + name + ".json", "scripts/make_layer_fixtures.py");
     }
 
     template <class T>
@@ -60,7 +31,7 @@ namespace
     {
         nn::StateDict<T> dict;
         for (const auto& [name, t] : state.items())
-            dict.insert(name, to_array<T>(t));
+            dict.insert(name, read_array<T>(t));
         return dict;
     }
 
@@ -114,32 +85,32 @@ namespace
         std::map<std::string, Tensor<T>> inputs;
         for (const auto& [key, value] : fixture.at("inputs").items())
             if (is_float_input(key))
-                inputs.emplace(key, Tensor<T>(to_array<T>(value), true));
+                inputs.emplace(key, Tensor<T>(read_array<T>(value), true));
         const Tensor<T> output = forward(fixture, inputs);
-        check_close(name + " output", output.value(), to_array<T>(fixture.at("output")));
+        check_close(name + " output", output.value(), read_array<T>(fixture.at("output")));
 
         const Tensor<T> loss = fixture.contains("probe")
-                                   ? sum(mul(output, constant<T>(to_array<T>(fixture.at("probe")))))
-                                   : cross_entropy(output, to_index(fixture.at("target")));
+                                   ? sum(mul(output, constant<T>(read_array<T>(fixture.at("probe")))))
+                                   : cross_entropy(output, read_array<std::int64_t>(fixture.at("target")));
         CHECK(static_cast<double>(loss.item()) ==
               doctest::Approx(fixture.at("loss").get<double>()).epsilon(std::is_same<T, float>::value ? 1e-4 : 1e-10));
         loss.backward();
 
         const json& grads = fixture.at("grads");
         for (const auto& [key, tensor] : inputs)
-            check_close(name + " d/d input " + key, tensor.grad(), to_array<T>(grads.at("input." + key)));
+            check_close(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
         const auto parameters = module.named_parameters();
         CHECK(parameters.size() + inputs.size() == grads.size());
         for (const auto& [key, parameter] : parameters)
         {
             REQUIRE_MESSAGE(grads.contains(key), "PyTorch has no parameter " << key);
             REQUIRE_MESSAGE(parameter.has_grad(), key << " got no gradient");
-            check_close(name + " d/d " + key, parameter.grad(), to_array<T>(grads.at(key)));
+            check_close(name + " d/d " + key, parameter.grad(), read_array<T>(grads.at(key)));
         }
         if (fixture.contains("state_after"))
             for (const auto& [key, buffer] : module.named_buffers())
                 check_close(name + " buffer " + key + " after the forward pass", buffer.value(),
-                            to_array<T>(fixture.at("state_after").at(key)));
+                            read_array<T>(fixture.at("state_after").at(key)));
     }
 
     template <class T>
@@ -179,7 +150,7 @@ TEST_CASE_TEMPLATE("Embedding agrees with torch.nn.Embedding (repeated ids accum
 {
     nn::Embedding<T> layer(6, 3);
     check_case<T>("embedding", layer,
-                  [&](const json& f, Inputs<T>&) { return layer(to_index(f.at("inputs").at("ids"))); });
+                  [&](const json& f, Inputs<T>&) { return layer(read_array<std::int64_t>(f.at("inputs").at("ids"))); });
 }
 
 TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, causal attn_mask)", T, float, double)
@@ -188,7 +159,7 @@ TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, caus
     {
         nn::MultiheadAttention<T> attention(4, 2);
         check_case<T>("mha_padding", attention, [&](const json& f, Inputs<T>& in) {
-            return attention.forward(in.at("q"), in.at("k"), in.at("v"), to_mask(f.at("inputs").at("key_padding_mask")));
+            return attention.forward(in.at("q"), in.at("k"), in.at("v"), read_mask(f.at("inputs").at("key_padding_mask")));
         });
     }
     SUBCASE("self-attention with a boolean causal attn_mask and padding")
@@ -196,8 +167,8 @@ TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, caus
         nn::MultiheadAttention<T> attention(6, 3);
         check_case<T>("mha_causal", attention, [&](const json& f, Inputs<T>& in) {
             const Tensor<T>& x = in.at("x");
-            return attention.forward(x, x, x, to_mask(f.at("inputs").at("key_padding_mask")),
-                                     to_mask(f.at("inputs").at("attn_mask")));
+            return attention.forward(x, x, x, read_mask(f.at("inputs").at("key_padding_mask")),
+                                     read_mask(f.at("inputs").at("attn_mask")));
         });
     }
     SUBCASE("is_causal gives the same numbers as torch's explicit causal mask")
@@ -205,7 +176,7 @@ TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, caus
         nn::MultiheadAttention<T> attention(6, 3);
         check_case<T>("mha_causal", attention, [&](const json& f, Inputs<T>& in) {
             const Tensor<T>& x = in.at("x");
-            return attention.forward(x, x, x, to_mask(f.at("inputs").at("key_padding_mask")), std::nullopt, true);
+            return attention.forward(x, x, x, read_mask(f.at("inputs").at("key_padding_mask")), std::nullopt, true);
         });
     }
 }
@@ -217,14 +188,14 @@ TEST_CASE_TEMPLATE("TransformerEncoderLayer agrees with torch (post-norm relu, p
     {
         nn::TransformerEncoderLayer<T> layer(4, 2, 6, 0.0, "relu", false);
         check_case<T>("encoder_layer_post_relu", layer, [&](const json& f, Inputs<T>& in) {
-            return layer.forward(in.at("x"), std::nullopt, to_mask(f.at("inputs").at("key_padding_mask")));
+            return layer.forward(in.at("x"), std::nullopt, read_mask(f.at("inputs").at("key_padding_mask")));
         });
     }
     SUBCASE("pre-norm, gelu, causal src_mask")
     {
         nn::TransformerEncoderLayer<T> layer(4, 2, 6, 0.0, "gelu", true);
         check_case<T>("encoder_layer_pre_gelu", layer, [&](const json& f, Inputs<T>& in) {
-            return layer.forward(in.at("x"), to_mask(f.at("inputs").at("attn_mask")));
+            return layer.forward(in.at("x"), read_mask(f.at("inputs").at("attn_mask")));
         });
     }
     SUBCASE("pre-norm, gelu, is_causal")

@@ -7,20 +7,22 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xadapt.hpp>
 #include <xgrad/xgrad.hpp>
+
+#include "test_support.hpp"
 
 using nlohmann::json;
 using xgrad::Dims;
 using xgrad::IndexArray;
 using xgrad::Shape;
 using xgrad::Tensor;
+using xgrad_test::read_array;
+using xgrad_test::read_mask;
 
 namespace
 {
@@ -34,21 +36,7 @@ namespace
 
     json load_fixture(const std::string& name)
     {
-        std::ifstream in(fixture_dir + "/" + name + ".json");
-        REQUIRE_MESSAGE(in.good(), "missing fixture " << fixture_dir << "/" << name << ".json");
-        return json::parse(in);
-    }
-
-    template <class V>
-    xt::xarray<V> read_array(const json& t)
-    {
-        const Shape shape = t.at("shape").get<Shape>();
-        std::vector<V> data;
-        for (const auto& v : t.at("data"))
-            data.push_back(v.get<V>());
-        xt::xarray<V> result = xt::adapt(data, Shape{data.size()});
-        result.reshape(shape);
-        return result;
+        return xgrad_test::load_fixture("ops/" + name + ".json", "scripts/make_fixtures.py");
     }
 
     // The non-differentiable arguments of a case: targets, class indices, masks.
@@ -63,7 +51,7 @@ namespace
         IndexArray index(const char* name) const { return read_array<std::int64_t>(table.at(name)); }
         xt::xarray<bool> mask(const char* name) const
         {
-            return xt::xarray<bool>(xt::not_equal(read_array<std::int64_t>(table.at(name)), 0));
+            return read_mask(table.at(name));
         }
     };
 
