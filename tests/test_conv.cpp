@@ -60,6 +60,21 @@ namespace
         return y;
     }
 
+    // x, w and, when the case has a bias, b: N(0, 1) leaves drawn from rng in that order.
+    std::vector<Tensor<double>> random_inputs(const conv_case& c, Generator& rng)
+    {
+        std::vector<Tensor<double>> inputs{randn<double>(c.input, rng, true), randn<double>(c.weight, rng, true)};
+        if (c.bias)
+            inputs.push_back(randn<double>({c.weight[0]}, rng, true));
+        return inputs;
+    }
+
+    // The case's conv2d of random_inputs(c, ...).
+    Tensor<double> conv_of(const std::vector<Tensor<double>>& in, const conv_case& c)
+    {
+        return conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation, c.groups);
+    }
+
     const std::vector<conv_case> forward_cases{
         {{2, 3, 7, 9}, {4, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},
         {{2, 3, 7, 9}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},
@@ -126,18 +141,8 @@ TEST_CASE("conv2d: gradients of input, weight and bias match finite differences"
         for (const auto& c : cases)
         {
             INFO(describe(c), " threads ", threads);
-            auto x = randn<double>(c.input, rng, true);
-            auto w = randn<double>(c.weight, rng, true);
-            auto b = c.bias ? randn<double>({c.weight[0]}, rng, true) : Tensor<double>();
-            std::vector<Tensor<double>> inputs{x, w};
-            if (c.bias)
-                inputs.push_back(b);
-            CHECK(gradcheck(
-                [&](const std::vector<Tensor<double>>& in) {
-                    return conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation,
-                                  c.groups);
-                },
-                inputs));
+            CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) { return conv_of(in, c); },
+                            random_inputs(c, rng)));
         }
     }
     set_num_threads(2);
@@ -153,20 +158,13 @@ TEST_CASE("conv2d: second derivatives match finite differences")
     for (const auto& c : cases)
     {
         INFO(describe(c));
-        auto x = randn<double>(c.input, rng, true);
-        auto w = randn<double>(c.weight, rng, true);
-        auto b = c.bias ? randn<double>({c.weight[0]}, rng, true) : Tensor<double>();
-        std::vector<Tensor<double>> inputs{x, w};
-        if (c.bias)
-            inputs.push_back(b);
         // A square makes the second derivatives depend on the values, not only on the structure.
         CHECK(gradgradcheck(
             [&](const std::vector<Tensor<double>>& in) {
-                auto y =
-                    conv2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding, c.dilation, c.groups);
+                auto y = conv_of(in, c);
                 return mul(y, y);
             },
-            inputs));
+            random_inputs(c, rng)));
     }
 }
 
