@@ -25,10 +25,7 @@
 #include "test_support.hpp"
 
 using namespace xgrad;
-using xgrad_test::check_error;
-using xgrad_test::read_bytes;
-using xgrad_test::TempDir;
-using xgrad_test::write_bytes;
+using namespace xgrad_test;
 namespace fs = std::filesystem;
 
 namespace

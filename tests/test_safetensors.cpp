@@ -24,10 +24,7 @@
 #include "test_support.hpp"
 
 using namespace xgrad;
-using xgrad_test::check_error;
-using xgrad_test::read_bytes;
-using xgrad_test::TempDir;
-using xgrad_test::write_bytes;
+using namespace xgrad_test;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -158,9 +155,9 @@ TEST_CASE("safetensors layout: u64 LE header length, JSON header, 8-byte aligned
 TEST_CASE("a safetensors file written for PyTorch loads into nn::Sequential and reproduces torch's logits")
 {
     const std::string dir = std::string(XGRAD_TEST_FIXTURES) + "/io/";
-    const json expected = xgrad_test::load_fixture("io/mlp.json", "scripts/make_io_fixtures.py");
-    const auto input = xgrad_test::read_array<double>(expected.at("input"));
-    const auto logits = xgrad_test::read_array<double>(expected.at("logits"));
+    const json expected = load_fixture("io/mlp.json", "scripts/make_io_fixtures.py");
+    const auto input = read_array<double>(expected.at("input"));
+    const auto logits = read_array<double>(expected.at("logits"));
 
     std::map<std::string, std::string> metadata;
     const auto state = io::load_safetensors<float>(dir + "mlp.safetensors", &metadata);

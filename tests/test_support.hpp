@@ -69,7 +69,7 @@ namespace xgrad_test
             }
             catch (const std::exception& e)
             {
-                FAIL_CHECK("threw an exception of another type: " << e.what());
+                FAIL_CHECK("threw an exception of another type: " << std::string(e.what()));
             }
             catch (...)
             {
