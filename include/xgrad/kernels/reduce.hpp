@@ -12,15 +12,10 @@
 #include <xtensor/xreducer.hpp>
 
 #include "../parallel.hpp"
+#include "simd.hpp"
 #include "map.hpp"
 
-// GCC 12's AVX-512 intrinsics, which xsimd's math functions use, declare `__m512 __Y = __Y;` and GCC then
-// warns that __Y is (or may be) used uninitialized wherever they are inlined: a false positive, silenced here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN
 
 namespace xgrad::kernels
 {
@@ -167,6 +162,4 @@ namespace xgrad::kernels
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_END

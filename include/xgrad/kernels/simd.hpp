@@ -9,6 +9,19 @@
 
 #include <xsimd/xsimd.hpp>
 
+// GCC 12's AVX-512 intrinsics, which xsimd's math functions use, declare `__m512 __Y = __Y;` and GCC then
+// warns that __Y is (or may be) used uninitialized wherever they are inlined: a false positive.  Kernel
+// headers wrap their code in these two macros to silence it.
+#if defined(__GNUC__) && !defined(__clang__)
+#define XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN                                                          \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                   \
+        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
+#else
+#define XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN
+#define XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_END
+#endif
+
 namespace xgrad::kernels
 {
     // Elements of T in one SIMD register of Arch.
