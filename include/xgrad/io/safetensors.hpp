@@ -105,7 +105,8 @@ namespace xgrad::io
             throw io_error("save_safetensors: cannot open " + temporary + " for writing");
         bool written = detail::write_u64_le(out, text.size()) && std::fwrite(text.data(), 1, text.size(), out) == text.size();
         for (auto it = state.begin(); written && it != state.end(); ++it)
-            written = std::fwrite(it->second.data(), sizeof(T), it->second.size(), out) == it->second.size();
+            written = it->second.size() == 0 ||   // an empty tensor has no data (and may have a null pointer)
+                      std::fwrite(it->second.data(), sizeof(T), it->second.size(), out) == it->second.size();
         // Flushed to the disk before the rename: a crash then leaves the old file or the new one, never half.
         written = written && std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
         written = std::fclose(out) == 0 && written;
