@@ -131,6 +131,18 @@ namespace xgrad
         }
 
         // y (N, C_out, OH·OW) = W_g (C_out/G, C_in/G·kh·kw) · col_g (C_in/G·kh·kw, OH·OW) for each group g.
+        // The im2col matrix (k, p) of one image group: the image itself for a 1x1 stride-1 convolution,
+        // else unfolded into `buffer`.
+        template <class T, class Geometry>
+        const T* columns_of(const Geometry& g, const T* image, kernels::aligned_scratch<T>& buffer)
+        {
+            if (g.pointwise())
+                return image;
+            T* columns = buffer.data(g.image.col_rows() * g.image.col_cols());
+            kernels::im2col(g.image, image, columns);
+            return columns;
+        }
+
         template <class T>
         void conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight, T* output)
         {
@@ -143,13 +155,7 @@ namespace xgrad
                     for (std::size_t group = 0; group < g.groups; ++group)
                     {
                         const T* image = input + n * image_size + group * s.channels * s.in_h * s.in_w;
-                        const T* col = image;
-                        if (!g.pointwise())
-                        {
-                            T* buffer = col_buffer.data(k * p);
-                            kernels::im2col(s, image, buffer);
-                            col = buffer;
-                        }
+                        const T* col = columns_of(g, image, col_buffer);
                         kernels::gemm<T>(false, false, m, p, k, T(1), weight + group * m * k, k, col, p, T(0),
                                          output + (n * g.out_channels + group * m) * p, p);
                     }
@@ -204,13 +210,7 @@ namespace xgrad
                     for (std::size_t group = 0; group < g.groups; ++group)
                     {
                         const T* image = input + n * image_size + group * s.channels * s.in_h * s.in_w;
-                        const T* col = image;
-                        if (!g.pointwise())
-                        {
-                            T* buffer = col_buffer.data(k * p);
-                            kernels::im2col(s, image, buffer);
-                            col = buffer;
-                        }
+                        const T* col = columns_of(g, image, col_buffer);
                         kernels::gemm<T>(false, true, m, k, p, T(1), dout + (n * g.out_channels + group * m) * p, p,
                                          col, p, T(1), accumulator + group * m * k, k);
                     }
