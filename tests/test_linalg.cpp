@@ -120,6 +120,33 @@ TEST_CASE("matmul: broadcast batch dims (2, 1, 3, 4) @ (5, 4, 2)")
     CHECK(xgrad::matmul(e, f).shape() == Shape{2, 1, 3, 3});
 }
 
+TEST_CASE("matmul: a batch times one matrix (a linear layer on sequences) equals the broadcast product")
+{
+    // (2, 3, 5, 4)·(4, 6) and ·(6, 4)ᵀ run as one GEMM over all 30 rows; the reference broadcasts w explicitly.
+    const Tensor<double> x = random_leaf({2, 3, 5, 4}, 41), w = random_leaf({4, 6}, 42), wt = random_leaf({6, 4}, 43);
+    for (bool trans_w : {false, true})
+    {
+        CAPTURE(trans_w);
+        const Tensor<double>& weight = trans_w ? wt : w;
+        const Tensor<double> folded = xgrad::matmul(x, weight, false, trans_w);
+        const Tensor<double> broadcast =
+            xgrad::matmul(x, xgrad::broadcast_to(weight, Shape{2, 3, weight.shape(0), weight.shape(1)}), false, trans_w);
+        REQUIRE(folded.shape() == Shape{2, 3, 5, 6});
+        check_close(folded.value(), broadcast.value(), 1e-12);
+        const auto g_folded = xgrad::grad({xgrad::sum(xgrad::mul(folded, folded))}, {x, weight});
+        const auto g_broadcast = xgrad::grad({xgrad::sum(xgrad::mul(broadcast, broadcast))}, {x, weight});
+        check_close(g_folded[0].value(), g_broadcast[0].value(), 1e-12);
+        check_close(g_folded[1].value(), g_broadcast[1].value(), 1e-12);
+        check_derivatives([trans_w](const Inputs& in) { return xgrad::matmul(in[0], in[1], false, trans_w); },
+                          {x, weight});
+    }
+    // no rows, and an empty inner dim (a sum of nothing: zeros)
+    CHECK(xgrad::matmul(Tensor<double>(xt::xarray<double>::from_shape({2, 0, 4})), w).shape() == Shape{2, 0, 6});
+    const Tensor<double> empty_inner = xgrad::matmul(Tensor<double>(xt::xarray<double>::from_shape({2, 3, 0})),
+                                                     Tensor<double>(xt::xarray<double>::from_shape({0, 6})));
+    check_close(empty_inner.value(), xt::xarray<double>(xt::zeros<double>({2, 3, 6})));
+}
+
 TEST_CASE("matmul: the four trans_a/trans_b combinations equal explicit transposes")
 {
     const Tensor<double> a = random_leaf({2, 3, 4}, 13), b = random_leaf({2, 4, 5}, 14);

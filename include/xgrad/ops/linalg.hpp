@@ -10,6 +10,51 @@ namespace xgrad
 {
     namespace detail
     {
+        template <class T> Tensor<T> rows_product(const Tensor<T>& a, const Tensor<T>& b);
+
+        // y = x · op(w), x (..., k) read in place as one (rows, k) matrix, w (k, n) or (n, k) when trans_w,
+        // y (..., n): a linear layer on a batch of sequences is one GEMM, w is never copied per batch.
+        // Backward (y = x·w: dx = dy·wᵀ, dw = xᵀ·dy;  y = x·wᵀ: dx = dy·w, dw = dyᵀ·x), the sums over all
+        // rows being rows_product:
+        //   x·w:   dx = folded_matmul(dy, w, true),   dw = rows_product(x, dy)
+        //   x·wᵀ:  dx = folded_matmul(dy, w, false),  dw = rows_product(dy, x)
+        template <class T>
+        Tensor<T> folded_matmul(const Tensor<T>& x, const Tensor<T>& w, bool trans_w)
+        {
+            const Shape sx = x.shape(), sw = w.shape();
+            XGRAD_ASSERT(sx.size() >= 1 && sw.size() == 2);
+            const std::size_t k = sx.back(), rows = product(sx, 0, sx.size() - 1);
+            const std::size_t kw = trans_w ? sw[1] : sw[0], n = trans_w ? sw[0] : sw[1];
+            if (k != kw)
+                throw shape_error("matmul: shapes " + shape_string(sx) + " and " + shape_string(sw) +
+                                  (trans_w ? " (transposed)" : "") + " cannot be multiplied");
+            Shape shape = sx;
+            shape.back() = n;
+            auto value = xt::xarray<T>::from_shape(shape);   // (..., n)
+            kernels::gemm<T>(false, trans_w, rows, n, k, T(1), x.value().data(), k, w.value().data(), trans_w ? k : n,
+                             T(0), value.data(), n);
+            return make_result("matmul", std::move(value), {x, w}, [x, w, trans_w](const Tensor<T>& dout) -> Grads<T> {
+                return {grad_if_needed(x, [&] { return folded_matmul(dout, w, !trans_w); }),
+                        grad_if_needed(w, [&] { return trans_w ? rows_product(dout, x) : rows_product(x, dout); })};
+            });
+        }
+
+        // z = aᵀ · b summed over every row: a (..., p), b (..., q) with the same leading dims, z (p, q).
+        //   =>  da = b · dzᵀ = folded_matmul(b, dz, true),   db = a · dz = folded_matmul(a, dz, false)
+        template <class T>
+        Tensor<T> rows_product(const Tensor<T>& a, const Tensor<T>& b)
+        {
+            const std::size_t p = a.shape(-1), q = b.shape(-1), rows = product(a.shape(), 0, a.ndim() - 1);
+            XGRAD_ASSERT(b.numel() == rows * q);
+            auto value = xt::xarray<T>::from_shape({p, q});   // (p, q)
+            kernels::gemm<T>(true, false, p, q, rows, T(1), a.value().data(), p, b.value().data(), q, T(0),
+                             value.data(), q);
+            return make_result("matmul", std::move(value), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
+                return {grad_if_needed(a, [&] { return folded_matmul(b, dout, true); }),
+                        grad_if_needed(b, [&] { return folded_matmul(a, dout, false); })};
+            });
+        }
+
         // y = op(a) · op(b) over matching batch dims, op = transpose of the last two dims when asked:
         //   a: (..., m, k) or (..., k, m) when trans_a;  b: (..., k, n) or (..., n, k) when trans_b;  y: (..., m, n)
         // Backward (each case follows from dL/dA = dL/dY · Bᵀ and dL/dB = Aᵀ · dL/dY for y = A·B):
@@ -72,6 +117,8 @@ namespace xgrad
         if (a.ndim() < 2 || b.ndim() < 2)
             throw shape_error("matmul: a transposed operand must have at least two dims, got shapes " +
                               shape_string(a.shape()) + " and " + shape_string(b.shape()));
+        if (b.ndim() == 2 && !trans_a)   // (..., m, k)·(k, n): the rows of every batch at once
+            return detail::folded_matmul(a, b, trans_b);
         // Broadcast the batch dims (all but the last two) against each other.
         const Shape sa = a.shape(), sb = b.shape();
         const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
