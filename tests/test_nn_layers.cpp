@@ -35,12 +35,19 @@ TEST_CASE("layer_norm: gradients and second derivatives match finite differences
     const auto x = normal_leaf({2, 3, 4}, 1, 2.0, 0.5);
     const auto weight = normal_leaf({4}, 2, 0.5, 1.0), bias = normal_leaf({4}, 3);
     const auto f = [](const Inputs& in) { return layer_norm(in[0], {4}, in[1], in[2]); };
-    CHECK(gradcheck(f, Inputs{x, weight, bias}));
-    CHECK(gradgradcheck(f, Inputs{x, weight, bias}));
-    // Over the two trailing dims, without affine parameters.
+    check_derivatives(f, Inputs{x, weight, bias});
+    // Over the two trailing dims, without affine parameters; with only a weight; with a row of one value.
     const auto g = [](const Inputs& in) { return layer_norm(in[0], {3, 4}); };
-    CHECK(gradcheck(g, Inputs{x}));
-    CHECK(gradgradcheck(g, Inputs{x}));
+    check_derivatives(g, Inputs{x});
+    const auto h = [](const Inputs& in) { return layer_norm(in[0], {4}, in[1]); };
+    check_derivatives(h, Inputs{x, weight});
+    const auto one_wide = [](const Inputs& in) { return layer_norm(in[0], {1}, Tensor<double>(), in[1]); };
+    check_derivatives(one_wide, Inputs{normal_leaf({5, 1}, 4), normal_leaf({1}, 5)});
+    // A weight that needs no gradient gets none; the others still do.
+    const Tensor<double> frozen = weight.detach();
+    const auto grads = grad({sum(mul(layer_norm(x, {4}, frozen, bias), x))}, {x, bias});
+    CHECK(grads[0].shape() == x.shape());
+    CHECK(grads[1].shape() == Shape{4});
 
     // The values: each row has mean 0 and (biased) variance 1 before the affine step.
     const auto y = layer_norm(x, {4}).value();

@@ -100,11 +100,33 @@ namespace xgrad_test
         check_close<double>(actual, expected, tolerance);
     }
 
+    // The gradients of f at inputs for a random output gradient, computed twice: with the backward pass
+    // unrecorded (ops with a fused backward run their kernels) and recorded (create_graph: the same rules
+    // in tensor ops).  The two must agree; gradcheck tests the first, gradgradcheck differentiates the second.
+    inline void check_fused_backward_matches_recorded(const std::function<xgrad::Tensor<double>(const Inputs&)>& f,
+                                                      const Inputs& inputs)
+    {
+        const xgrad::Tensor<double> out = f(inputs);
+        if (!out.requires_grad())
+            return;
+        xgrad::Generator rng(12345);
+        const xgrad::Tensor<double> seed = xgrad::rand<double>(out.shape(), rng, false, -1.0, 1.0);
+        const auto fused = xgrad::grad({out}, inputs, false, true, {seed});
+        const auto recorded = xgrad::grad({out}, inputs, true, true, {seed});
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+        {
+            CAPTURE(i);
+            REQUIRE(xgrad::detail::shapes_equal(fused[i].value().shape(), recorded[i].value().shape()));
+            CHECK(xt::allclose(fused[i].value(), recorded[i].value(), 1e-10, 1e-12));
+        }
+    }
+
     // gradcheck and gradgradcheck of f at inputs; gradcheck_error messages reach the test log.
     inline void check_derivatives(const std::function<xgrad::Tensor<double>(const Inputs&)>& f, const Inputs& inputs)
     {
         CHECK(xgrad::gradcheck(f, inputs));
         CHECK(xgrad::gradgradcheck(f, inputs));
+        check_fused_backward_matches_recorded(f, inputs);
     }
 
     // Uniform in [low, high), requiring grad.

@@ -12,6 +12,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "../config.hpp"
 #include "../parallel.hpp"
 #include "simd.hpp"
 
@@ -270,6 +271,27 @@ namespace xgrad::kernels
             y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] / std::sqrt(T(2))));
     }
 
+    // dx = dy · (Φ(x) + x · φ(x)), the derivative of the exact GELU (Φ, φ: the standard normal CDF and density)
+    template <class T, class Arch = xsimd::default_arch>
+    void gelu_backward(std::size_t n, const T* x, const T* dy, T* dx)
+    {
+        detail::binary_map<T, Arch>(n, x, dy, dx, [](auto v, auto d) {
+            using operand = decltype(v);
+            const operand half(T(0.5)), one(T(1)), inv_sqrt2(T(0.70710678118654752440084436210485)),
+                inv_sqrt_2pi(T(0.39894228040143267793994605993438));
+            const operand cdf = half * (one + xsimd::erf(v * inv_sqrt2));
+            return d * (cdf + v * inv_sqrt_2pi * xsimd::exp(-half * v * v));
+        });
+    }
+    template <class T>
+    void gelu_backward_reference(std::size_t n, const T* x, const T* dy, T* dx)
+    {
+        const T pi = T(3.14159265358979323846264338327950);
+        for (std::size_t i = 0; i < n; ++i)
+            dx[i] = dy[i] * (T(0.5) * (T(1) + std::erf(x[i] / std::sqrt(T(2)))) +
+                             x[i] * std::exp(-x[i] * x[i] / T(2)) / std::sqrt(T(2) * pi));
+    }
+
     // ---- array level: what the ops call with their values ----
     // xt::xarray is always contiguous and row-major, so these hand its data to the kernels directly. Binary
     // ops take the kernels when the shapes are equal or one side holds a single element that broadcasts to
@@ -363,6 +385,18 @@ namespace xgrad::kernels
     XGRAD_ARRAY_UNARY(log)
     XGRAD_ARRAY_UNARY(gelu)
 #undef XGRAD_ARRAY_UNARY
+
+    // The backward maps of the activations: dx from x and dy (of x's shape).
+#define XGRAD_ARRAY_BACKWARD(name)                                                                           \
+    template <class T>                                                                                       \
+    xt::xarray<T> name(const xt::xarray<T>& x, const xt::xarray<T>& dy)                                      \
+    {                                                                                                        \
+        XGRAD_ASSERT(detail::same_shape(x, dy));                                                             \
+        return detail::map_into_new(x, [&](T* out) { name<T>(x.size(), x.data(), dy.data(), out); });        \
+    }
+    XGRAD_ARRAY_BACKWARD(relu_backward)
+    XGRAD_ARRAY_BACKWARD(gelu_backward)
+#undef XGRAD_ARRAY_BACKWARD
 }
 
 XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_END

@@ -14,10 +14,14 @@
 namespace xgrad
 {
     // y = max(x, 0)   =>  dL/dx = dL/dy * [x > 0]
+    // (Like the other fused backward rules below: one kernel pass when the backward pass is not recorded,
+    // the same rule in tensor ops under create_graph, so that it can be differentiated again.)
     template <class T>
     Tensor<T> relu(const Tensor<T>& x)
     {
         return make_result<T>("relu", kernels::relu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
+            if (!is_grad_enabled())
+                return {constant<T>(kernels::relu_backward(x.value(), dout.value()))};
             return {mul(dout, constant<T>(xt::cast<T>(x.value() > T(0))))};
         });
     }
@@ -72,13 +76,20 @@ namespace xgrad
         });
     }
 
-    // Gaussian error linear unit.  approximate = "none": y = x * Phi(x) with Phi the normal CDF, written
-    // with erf; "tanh": y = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  Composite: no backward of its own.
+    // Gaussian error linear unit.  approximate = "none": y = x * Phi(x) with Phi the standard normal CDF,
+    //   =>  dL/dx = dL/dy * (Phi(x) + x * phi(x)),  Phi(x) = (1 + erf(x / sqrt(2))) / 2,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+    // "tanh": y = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), composite (no backward of its own).
     template <class T>
     Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none")
     {
         if (approximate == "none")
-            return mul(mul(x, T(0.5)), add(T(1), erf(mul(x, T(0.70710678118654752440084436210485)))));
+            return make_result<T>("gelu", kernels::gelu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
+                if (!is_grad_enabled())
+                    return {constant<T>(kernels::gelu_backward(x.value(), dout.value()))};
+                const Tensor<T> cdf = mul(add(T(1), erf(mul(x, T(0.70710678118654752440084436210485)))), T(0.5));
+                const Tensor<T> pdf = mul(exp(mul(mul(x, x), T(-0.5))), T(0.39894228040143267793994605993438));
+                return {mul(dout, add(cdf, mul(x, pdf)))};
+            });
         if (approximate == "tanh")
         {
             const T sqrt_2_over_pi = T(0.79788456080286535587989211986876);

@@ -1,18 +1,42 @@
-// Normalisation ops: layer_norm and batch_norm, composed from differentiable primitives (so both have
-// second derivatives), and embedding lookup.
+// Normalisation ops: layer_norm (fused kernels, its backward rule also in tensor ops for second
+// derivatives), batch_norm (composed from differentiable primitives), and embedding lookup.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "../kernels/norm.hpp"
 #include "elementwise.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
 
 namespace xgrad
 {
+    namespace detail
+    {
+        // The gradients of layer_norm in tensor ops (so that they can be differentiated again), for the
+        // parents {input, weight, bias} that are defined; x̂ = (x - mean) · rstd, g = dL/dy · weight:
+        //   dL/dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)),   dL/dweight = Σ dL/dy · x̂,   dL/dbias = Σ dL/dy
+        template <class T>
+        Grads<T> layer_norm_grads(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias,
+                                  const Dims& dims, double eps, const Tensor<T>& dout)
+        {
+            const Tensor<T> centered = sub(input, mean(input, dims, true));
+            const Tensor<T> rstd = pow(add(mean(mul(centered, centered), dims, true), T(eps)), -0.5);
+            const Tensor<T> x_hat = mul(centered, rstd);
+            const Tensor<T> g = weight.defined() ? mul(dout, weight) : dout;
+            Grads<T> grads{mul(rstd, sub(sub(g, mean(g, dims, true)), mul(x_hat, mean(mul(g, x_hat), dims, true))))};
+            if (weight.defined())
+                grads.push_back(sum_to(mul(dout, x_hat), weight.shape()));
+            if (bias.defined())
+                grads.push_back(sum_to(dout, bias.shape()));
+            return grads;
+        }
+    }
+
     // y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing dims given by
     // normalized_shape (biased variance, as PyTorch).   x: (..., *normalized_shape)
+    // One fused kernel each way (kernels/norm.hpp); the backward rule is detail::layer_norm_grads.
     template <class T>
     Tensor<T> layer_norm(const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
                          const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5)
@@ -29,12 +53,39 @@ namespace xgrad
         Dims dims;
         for (std::size_t i = shape.size() - k; i < shape.size(); ++i)
             dims.push_back(static_cast<std::ptrdiff_t>(i));
-        const Tensor<T> centered = sub(input, mean(input, dims, true));
-        const Tensor<T> variance = mean(mul(centered, centered), dims, true);
-        Tensor<T> y = div(centered, sqrt(add(variance, T(eps))));
-        if (weight.defined())
-            y = mul(y, weight);
-        return bias.defined() ? add(y, bias) : y;
+        // The normalised dims are the trailing ones, so the input is (rows, cols) in memory.
+        const std::size_t rows = detail::product(shape, 0, shape.size() - k);
+        const std::size_t cols = detail::product(shape, shape.size() - k, shape.size());
+        auto data_or_null = [](const Tensor<T>& t) { return t.defined() ? t.value().data() : nullptr; };
+        auto value = xt::xarray<T>::from_shape(shape);
+        auto row_mean = xt::xarray<T>::from_shape({rows}), row_rstd = xt::xarray<T>::from_shape({rows});   // (rows)
+        kernels::layer_norm_rows<T>(rows, cols, input.value().data(), data_or_null(weight), data_or_null(bias), T(eps),
+                                    value.data(), row_mean.data(), row_rstd.data());
+        std::vector<Tensor<T>> parents{input};
+        for (const Tensor<T>& affine : {weight, bias})
+            if (affine.defined())
+                parents.push_back(affine);
+        return make_result<T>(
+            "layer_norm", std::move(value), std::move(parents),
+            [=](const Tensor<T>& dout) -> Grads<T> {
+                if (is_grad_enabled())   // create_graph: the rule in tensor ops
+                    return detail::layer_norm_grads(input, weight, bias, dims, eps, dout);
+                const bool weight_wanted = weight.defined() && weight.requires_grad();
+                const bool bias_wanted = bias.defined() && bias.requires_grad();
+                auto input_grad = xt::xarray<T>::from_shape(input.shape());
+                auto weight_grad = xt::xarray<T>::from_shape(weight_wanted ? weight.shape() : Shape{0});   // normalized_shape
+                auto bias_grad = xt::xarray<T>::from_shape(bias_wanted ? bias.shape() : Shape{0});         // normalized_shape
+                kernels::layer_norm_backward_rows<T>(rows, cols, input.value().data(), row_mean.data(), row_rstd.data(),
+                                                     data_or_null(weight), dout.value().data(), input_grad.data(),
+                                                     weight_wanted ? weight_grad.data() : nullptr,
+                                                     bias_wanted ? bias_grad.data() : nullptr);
+                Grads<T> grads{constant<T>(std::move(input_grad))};
+                if (weight.defined())
+                    grads.push_back(weight_wanted ? constant<T>(std::move(weight_grad)) : Tensor<T>());
+                if (bias.defined())
+                    grads.push_back(bias_wanted ? constant<T>(std::move(bias_grad)) : Tensor<T>());
+                return grads;
+            });
     }
 
     // Batch normalisation over every dim but the channel dim 1: x (N, C), (N, C, L) or (N, C, H, W).
