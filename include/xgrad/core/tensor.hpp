@@ -19,6 +19,7 @@
 
 #include "../config.hpp"
 #include "../error.hpp"
+#include "memory.hpp"
 
 namespace xgrad
 {
