@@ -1,6 +1,6 @@
-// Throughput of the elementwise maps, reductions, row softmaxes and the fused Adam step, in bytes moved per
-// second of wall time beside a plain memcpy of the same bytes (the bandwidth a map can hope for), and the
-// overhead of a small op through the autograd layer. Names end in /n/threads; float throughout.
+// Throughput of the elementwise maps, reductions, row softmaxes, the fused Adam step and permuted copies, in
+// bytes moved per second of wall time beside a plain memcpy of the same bytes (the bandwidth a map can hope
+// for), and the overhead of a small op through the autograd layer. Names end in /n/threads; float throughout.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -11,10 +11,13 @@
 
 #include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xmanipulation.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include <xgrad/kernels/map.hpp>
 #include <xgrad/kernels/optim.hpp>
+#include <xgrad/kernels/permute.hpp>
 #include <xgrad/kernels/reduce.hpp>
 #include <xgrad/kernels/softmax.hpp>
 #include <xgrad/parallel.hpp>
@@ -254,6 +257,36 @@ namespace
         count_bytes(state, n, 7);
     }
 
+    // The copy permute makes of an array of `shape` with its dims in `order` (range 0: threads).
+    void BM_permute_copy(benchmark::State& state, std::vector<std::size_t> shape, std::vector<std::size_t> order)
+    {
+        xgrad::set_num_threads(static_cast<std::size_t>(state.range(0)));
+        const xt::xarray<float> x = random_array(xgrad::detail::product(shape, 0, shape.size()), -1, 1, 1);
+        xt::xarray<float> out = xt::xarray<float>::from_shape({x.size()});
+        for (auto _ : state)
+        {
+            xgrad::kernels::permute_copy(shape, order, x.data(), out.data());
+            benchmark::ClobberMemory();
+        }
+        count_bytes(state, x.size(), 2);
+    }
+
+    // The same copy as the assignment of an xt::transpose view, which permute made before the kernel.
+    void BM_xtensor_permute_copy(benchmark::State& state, std::vector<std::size_t> shape,
+                                 std::vector<std::size_t> order)
+    {
+        xgrad::set_num_threads(static_cast<std::size_t>(state.range(0)));
+        xt::xarray<float> x = random_array(xgrad::detail::product(shape, 0, shape.size()), -1, 1, 1);
+        x.reshape(shape);
+        xt::xarray<float> out = xt::transpose(x, order);
+        for (auto _ : state)
+        {
+            xt::noalias(out) = xt::transpose(x, order);
+            benchmark::ClobberMemory();
+        }
+        count_bytes(state, x.size(), 2);
+    }
+
     // A 64-element add through the autograd layer (the result records its parents and backward): what a
     // small op costs beyond its arithmetic.
     void BM_autograd_add_64(benchmark::State& state)
@@ -320,6 +353,16 @@ BENCHMARK_TEMPLATE(BM_softmax, xgrad::kernels::log_softmax_rows<float>)->Name("B
     ->Args({64, 10})->Args({256, 1000})->ArgNames({"rows", "cols"})->UseRealTime();
 BENCHMARK(BM_adam_step)->Args({1 << 20, 1})->Args({1 << 20, 2})->ArgNames({"n", "threads"})->UseRealTime();
 BENCHMARK(BM_xtensor_adam_step)->Args({1 << 20, 1})->ArgNames({"n", "threads"})->UseRealTime();
+// Attention's split into heads, (B, T, H, Dh) -> (B, H, T, Dh), and a matrix transpose.
+using shape_list = std::vector<std::size_t>;
+BENCHMARK_CAPTURE(BM_permute_copy, heads_32x32x4x16, shape_list{32, 32, 4, 16}, shape_list{0, 2, 1, 3})
+    ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+BENCHMARK_CAPTURE(BM_xtensor_permute_copy, heads_32x32x4x16, shape_list{32, 32, 4, 16}, shape_list{0, 2, 1, 3})
+    ->Arg(1)->ArgName("threads")->UseRealTime();
+BENCHMARK_CAPTURE(BM_permute_copy, transpose_256x1024, shape_list{256, 1024}, shape_list{1, 0})
+    ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+BENCHMARK_CAPTURE(BM_xtensor_permute_copy, transpose_256x1024, shape_list{256, 1024}, shape_list{1, 0})
+    ->Arg(1)->ArgName("threads")->UseRealTime();
 BENCHMARK(BM_autograd_add_64)->UseRealTime();
 BENCHMARK(BM_no_grad_add_64)->UseRealTime();
 

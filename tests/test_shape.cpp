@@ -113,6 +113,22 @@ TEST_CASE("permute and transpose: values and gradients")
     check_derivatives([](const Inputs& in) { return xgrad::transpose(in[0], -1, 1); }, {g});
 }
 
+TEST_CASE_TEMPLATE("permute equals xt::transpose, empty and size-1 dims included", T, float, double)
+{
+    const std::vector<std::pair<Shape, Dims>> cases{
+        {{3, 4}, {1, 0}},          {{2, 3, 4}, {2, 0, 1}},          {{2, 3, 4}, {0, 2, 1}},
+        {{4, 0, 3}, {2, 1, 0}},    {{1, 5, 1}, {2, 0, 1}},          {{32, 8, 4, 16}, {0, 2, 1, 3}},
+        {{3, 17, 33}, {1, 2, 0}},  {{2, 3, 1, 7, 16}, {4, 1, 3, 0, 2}}, {{64, 300}, {1, 0}}};
+    for (const auto& [shape, dims] : cases)
+    {
+        INFO("shape " << xgrad::shape_string(shape) << " dims " << xgrad::shape_string(dims));
+        const Tensor<T> x(xt::xarray<T>(xt::cast<T>(iota(shape))));
+        const std::vector<std::size_t> order(dims.begin(), dims.end());
+        const xt::xarray<T> expected = xt::transpose(x.value(), order);
+        CHECK(xgrad::permute(x, dims).value() == expected);
+    }
+}
+
 TEST_CASE("narrow: values, gradient placed back into zeros")
 {
     const Tensor<double> x(iota({3, 4}));

@@ -12,6 +12,7 @@
 
 #include "../core/broadcast.hpp"
 #include "../core/tensor.hpp"
+#include "../kernels/permute.hpp"
 #include "elementwise.hpp"
 
 namespace xgrad
@@ -191,7 +192,12 @@ namespace xgrad
         }
         if (std::is_sorted(order.begin(), order.end()))
             return x;
-        xt::xarray<T> value = xt::transpose(x.value(), order);
+        const Shape from = x.shape();
+        Shape shape(order.size());
+        for (std::size_t i = 0; i < order.size(); ++i)
+            shape[i] = from[order[i]];
+        xt::xarray<T> value(shape);
+        kernels::permute_copy(from, order, x.value().data(), value.data());
         return make_result("permute", std::move(value), {x}, [inverse](const Tensor<T>& dout) -> Grads<T> {
             return {permute(dout, Dims(inverse.begin(), inverse.end()))};
         });
