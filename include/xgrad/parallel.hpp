@@ -41,9 +41,30 @@ namespace xgrad
             return std::max<std::size_t>(1, std::thread::hardware_concurrency());
         }
 
-        // Workers sleep on a condition variable; a job is published by bumping `generation_`. Every worker
-        // takes part in every generation exactly once (the caller waits for all of them before it returns),
-        // pulling chunk numbers from an atomic counter alongside the caller.
+        // Waits for `done()` by spinning a little (tens of microseconds) before the caller blocks: most
+        // parallel regions of a training step follow each other closely, and waking a sleeping thread
+        // costs more than the work of a small region.
+        template <class Done>
+        bool spin_until(Done&& done)
+        {
+            for (int i = 0; i < 4096; ++i)
+            {
+                if (done())
+                    return true;
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#else
+                std::this_thread::yield();
+#endif
+            }
+            return done();
+        }
+
+        // A job is published by setting `job_` and bumping `generation_`; workers spin briefly, then sleep on
+        // a condition variable, until the generation changes.  A worker that finds the job still there
+        // attaches to it and pulls chunk numbers from an atomic counter alongside the caller.  The caller
+        // takes chunks too, and once none are left waits only for the workers attached to the job (not
+        // for every worker to wake up), then withdraws the job; a worker that wakes later finds none.
         class thread_pool
         {
         public:
@@ -86,14 +107,14 @@ namespace xgrad
                 {
                     std::lock_guard<std::mutex> lock(mutex_);
                     job_ = &current;
-                    busy_workers_ = workers_.size();
-                    ++generation_;
+                    generation_.fetch_add(1, std::memory_order_release);
                 }
                 wake_.notify_all();
                 run_chunks(current);
+                spin_until([this] { return attached_workers_.load(std::memory_order_acquire) == 0; });
                 {
-                    std::unique_lock<std::mutex> lock(mutex_);
-                    all_done_.wait(lock, [this] { return busy_workers_ == 0; });
+                    std::unique_lock<std::mutex> lock(mutex_);   // workers attach under this lock: none can now
+                    all_detached_.wait(lock, [this] { return attached_workers_.load(std::memory_order_relaxed) == 0; });
                     job_ = nullptr;
                 }
                 if (current.error)
@@ -144,7 +165,7 @@ namespace xgrad
             // Called with submit_mutex_ held and no job in flight.
             void start_workers(std::size_t count)
             {
-                const std::size_t first_generation = generation_;   // no job in flight: nobody writes it now
+                const std::size_t first_generation = generation_.load();   // no job in flight: nobody writes it now
                 for (std::size_t i = 0; i < count; ++i)
                     workers_.emplace_back([this, first_generation] { worker_loop(first_generation); });
             }
@@ -166,19 +187,27 @@ namespace xgrad
             void worker_loop(std::size_t seen_generation)
             {
                 inside_parallel_region() = true;
-                std::unique_lock<std::mutex> lock(mutex_);
+                auto woken = [&] {
+                    return stopping_.load(std::memory_order_relaxed) ||
+                           generation_.load(std::memory_order_acquire) != seen_generation;
+                };
                 for (;;)
                 {
-                    wake_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+                    spin_until(woken);
+                    std::unique_lock<std::mutex> lock(mutex_);
+                    wake_.wait(lock, woken);
                     if (stopping_)
                         return;
-                    seen_generation = generation_;
-                    job& current = *job_;
+                    seen_generation = generation_.load(std::memory_order_relaxed);
+                    job* current = job_;
+                    if (current == nullptr)   // the caller finished the job alone and withdrew it
+                        continue;
+                    attached_workers_.fetch_add(1, std::memory_order_relaxed);
                     lock.unlock();
-                    run_chunks(current);
+                    run_chunks(*current);
                     lock.lock();
-                    if (--busy_workers_ == 0)
-                        all_done_.notify_one();
+                    if (attached_workers_.fetch_sub(1, std::memory_order_release) == 1)
+                        all_detached_.notify_one();
                 }
             }
 
@@ -188,11 +217,11 @@ namespace xgrad
 
             std::mutex mutex_;   // guards the fields below
             std::condition_variable wake_;
-            std::condition_variable all_done_;
-            std::size_t generation_ = 0;
-            std::size_t busy_workers_ = 0;
+            std::condition_variable all_detached_;
+            std::atomic<std::size_t> generation_{0};        // written under mutex_, read also while spinning
+            std::atomic<std::size_t> attached_workers_{0};  // written under mutex_, read also while spinning
             job* job_ = nullptr;
-            bool stopping_ = false;
+            std::atomic<bool> stopping_{false};             // written under mutex_
         };
 
         inline thread_pool& global_thread_pool()
