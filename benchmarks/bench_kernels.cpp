@@ -14,6 +14,7 @@
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
+#include <xtensor/xreducer.hpp>
 
 #include <xgrad/kernels/map.hpp>
 #include <xgrad/kernels/optim.hpp>
@@ -197,6 +198,72 @@ namespace
         count_bytes(state, n, 2);
     }
 
+    // Broadcasting over rows × cols, as a transformer's ops meet it: a bias (cols) added to every row, a
+    // per-row value (rows, 1) subtracted from its row, and a bias gradient summed back over the rows (sum_to).
+    // Each beside the xtensor expression it replaces.
+    xt::xarray<float> random_matrix(std::size_t rows, std::size_t cols, unsigned seed)
+    {
+        xt::xarray<float> matrix = random_array(rows * cols, -1, 1, seed);
+        matrix.reshape({rows, cols});
+        return matrix;
+    }
+
+    struct broadcast_operands
+    {
+        std::size_t rows, cols;
+        xt::xarray<float> x, bias, per_row;   // (rows, cols), (cols), (rows, 1)
+        xgrad::Tensor<float> x_tensor;        // x, not requiring grad: its ops record nothing
+    };
+
+    // Times op(operands) on rows × cols (range 0 and 1) and a thread count (range 2); `arrays` as count_bytes.
+    template <class Op>
+    void run_broadcast(benchmark::State& state, std::size_t arrays, Op op)
+    {
+        xgrad::set_num_threads(static_cast<std::size_t>(state.range(2)));
+        const auto rows = static_cast<std::size_t>(state.range(0)), cols = static_cast<std::size_t>(state.range(1));
+        const xt::xarray<float> x = random_matrix(rows, cols, 1);
+        const broadcast_operands in{rows, cols, x, random_array(cols, -1, 1, 2), random_matrix(rows, 1, 3),
+                                    xgrad::Tensor<float>(x)};
+        for (auto _ : state)
+        {
+            auto out = op(in);
+            benchmark::DoNotOptimize(out);
+        }
+        count_bytes(state, rows * cols, arrays);
+    }
+
+    void BM_bias_add(benchmark::State& state)
+    {
+        run_broadcast(state, 2, [](const broadcast_operands& in) { return xgrad::kernels::add(in.x, in.bias); });
+    }
+    void BM_xtensor_bias_add(benchmark::State& state)
+    {
+        run_broadcast(state, 2, [](const broadcast_operands& in) -> xt::xarray<float> { return in.x + in.bias; });
+    }
+    void BM_row_sub(benchmark::State& state)
+    {
+        run_broadcast(state, 2, [](const broadcast_operands& in) { return xgrad::kernels::sub(in.x, in.per_row); });
+    }
+    void BM_xtensor_row_sub(benchmark::State& state)
+    {
+        run_broadcast(state, 2, [](const broadcast_operands& in) -> xt::xarray<float> { return in.x - in.per_row; });
+    }
+    void BM_sum_to_columns(benchmark::State& state)
+    {
+        run_broadcast(state, 1, [](const broadcast_operands& in) { return xgrad::sum_to(in.x_tensor, {in.cols}); });
+    }
+    void BM_xtensor_sum_to_columns(benchmark::State& state)
+    {
+        run_broadcast(state, 1, [](const broadcast_operands& in) -> xt::xarray<float> {
+            return xt::sum(in.x, {0}, xt::evaluation_strategy::immediate);
+        });
+    }
+
+    void broadcast_shapes(benchmark::internal::Benchmark* b)
+    {
+        b->Args({1024, 256, 1})->Args({1024, 256, 2})->ArgNames({"rows", "cols", "threads"});
+    }
+
     // Softmax over rows × cols (range 0 and 1), one thread.
     template <void (*Kernel)(std::size_t, std::size_t, const float*, float*)>
     void BM_softmax(benchmark::State& state)
@@ -347,6 +414,12 @@ BENCHMARK(BM_log)->Apply(map_sizes)->UseRealTime();
 BENCHMARK(BM_sigmoid)->Apply(map_sizes)->UseRealTime();
 BENCHMARK(BM_tanh)->Apply(map_sizes)->UseRealTime();
 BENCHMARK(BM_gelu)->Apply(map_sizes)->UseRealTime();
+BENCHMARK(BM_bias_add)->Apply(broadcast_shapes)->UseRealTime();
+BENCHMARK(BM_xtensor_bias_add)->Apply(broadcast_shapes)->UseRealTime();
+BENCHMARK(BM_row_sub)->Apply(broadcast_shapes)->UseRealTime();
+BENCHMARK(BM_xtensor_row_sub)->Apply(broadcast_shapes)->UseRealTime();
+BENCHMARK(BM_sum_to_columns)->Apply(broadcast_shapes)->UseRealTime();
+BENCHMARK(BM_xtensor_sum_to_columns)->Apply(broadcast_shapes)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_softmax, xgrad::kernels::softmax_rows<float>)->Name("BM_softmax_rows")
     ->Args({64, 10})->Args({256, 1000})->ArgNames({"rows", "cols"})->UseRealTime();
 BENCHMARK_TEMPLATE(BM_softmax, xgrad::kernels::log_softmax_rows<float>)->Name("BM_log_softmax_rows")

@@ -24,10 +24,11 @@ namespace
         Shape a, b;
     };
 
-    // Same shapes, row broadcast both ways, outer broadcast, 0-d with 0-d and with a matrix.
+    // Same shapes, row broadcast both ways, outer broadcast, 0-d with 0-d and with a matrix, a block with
+    // leading 1s, a value per row both ways (the last three: the kernels' row-by-row broadcasts).
     const std::vector<ShapePair> broadcast_cases = {
         {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{4}, {3, 4}}, {{3, 1}, {1, 4}}, {{}, {}}, {{}, {2, 3}}, {{2, 3}, {}},
-        {{2, 3, 4}, {3, 1}}};
+        {{2, 3, 4}, {3, 1}}, {{2, 3, 4}, {1, 3, 4}}, {{2, 3, 4}, {2, 3, 1}}, {{2, 1, 1}, {2, 3, 4}}};
 }
 
 TEST_CASE("binary ops: forward values with broadcasting")

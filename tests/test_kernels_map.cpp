@@ -229,6 +229,7 @@ namespace
                 shapes.emplace_back(rows, cols);
         shapes.emplace_back(300, 1000);   // splits across 2 threads
         shapes.emplace_back(4, 40000);    // rows longer than the grain
+        shapes.emplace_back(20000, 5);    // sum_columns: 5 columns split across 2 threads
         for (const auto& [rows, cols] : shapes)
         {
             const std::string shape = " " + std::to_string(rows) + "x" + std::to_string(cols);
@@ -240,6 +241,13 @@ namespace
                 INFO(label("sum_rows", rows * cols, threads) << shape);
                 for (std::size_t r = 0; r < rows; ++r)
                     CHECK(std::abs(got[r] - want[r]) <= T(2 * cols) * eps * T(10 * cols));
+            }
+            {
+                std::vector<T> got(cols, T(-7)), want(cols, T(-7));
+                kernels::sum_columns(rows, cols, x.data(), got.data());
+                kernels::sum_columns_reference(rows, cols, x.data(), want.data());
+                // Each column adds its rows in order, as the reference: the same additions, the same result.
+                check_close(got, want, 0, label("sum_columns", rows * cols, threads) + shape);
             }
             {
                 std::vector<T> got(rows), want(rows);
@@ -371,7 +379,8 @@ TEST_CASE_TEMPLATE("kernels: sum agrees with its reference, whatever the threads
     CHECK(one_thread == two_threads);   // fixed blocks: the same additions in the same order
 }
 
-TEST_CASE_TEMPLATE("kernels: row sum, max, softmax and log_softmax agree with their references", T, float, double)
+TEST_CASE_TEMPLATE("kernels: row sum, column sum, max, softmax and log_softmax agree with their references", T, float,
+                   double)
 {
     for (std::size_t threads : {1, 2})
         check_row_kernels<T>(threads);
@@ -431,12 +440,26 @@ TEST_CASE_TEMPLATE("kernels: array-level entry points match xtensor, broadcastin
     check_same_array<T>(kernels::relu(a), xt::maximum(a, T(0)), 0, "relu");
 
     const xt::xarray<T> x = random_array({2, 3, 4}, -3, 3);
-    for (const std::vector<std::size_t>& axes : std::vector<std::vector<std::size_t>>{{0, 1, 2}, {2}, {1}, {0, 2}, {1, 2}})
+    for (const std::vector<std::size_t>& axes :
+         std::vector<std::vector<std::size_t>>{{0, 1, 2}, {2}, {1}, {0, 2}, {1, 2}, {0}, {0, 1}})
         check_same_array<T>(kernels::sum(x, axes), xt::xarray<T>(xt::sum(x, axes, xt::evaluation_strategy::immediate)),
                             16, "sum over " + std::to_string(axes.size()) + " axes from " + std::to_string(axes[0]));
+    // Unit dims do not stop the kernels: summing {0, 3} of (5, 1, 7, 1) is a column sum, {2, 3} a row sum.
+    const xt::xarray<T> with_units = random_array({5, 1, 7, 1}, -3, 3);
+    for (const std::vector<std::size_t>& axes :
+         std::vector<std::vector<std::size_t>>{{0}, {0, 1}, {0, 3}, {1, 3}, {2, 3}, {0, 2}, {}, {0, 1, 2, 3}})
+    {
+        std::string what = "sum of (5, 1, 7, 1) over {";
+        for (std::size_t axis : axes)
+            what += std::to_string(axis) + ",";
+        const xt::xarray<T> want = xt::sum(with_units, axes, xt::evaluation_strategy::immediate);
+        check_same_array<T>(kernels::sum(with_units, axes), want, 16, what + "}");
+    }
     check_same_array<T>(kernels::sum(xt::xarray<T>(T(2.5)), {}), xt::xarray<T>(T(2.5)), 0, "sum of a 0-d array");
     const xt::xarray<T> empty = xt::xarray<T>::from_shape({2, 0});
     check_same_array<T>(kernels::sum(empty, {1}), xt::xarray<T>(xt::zeros<T>({2})), 0, "sum of empty rows");
+    const xt::xarray<T> no_rows = xt::xarray<T>::from_shape({0, 3});
+    check_same_array<T>(kernels::sum(no_rows, {0}), xt::xarray<T>(xt::zeros<T>({3})), 0, "column sums of no rows");
 
     for (std::size_t axis : {0, 1, 2})
     {
@@ -447,5 +470,73 @@ TEST_CASE_TEMPLATE("kernels: array-level entry points match xtensor, broadcastin
             shifted - xt::log(xt::sum(e, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate));
         check_same_array<T>(kernels::softmax(x, axis), softmax, 8, "softmax axis " + std::to_string(axis));
         check_same_array<T>(kernels::log_softmax(x, axis), log_softmax, 8, "log_softmax axis " + std::to_string(axis));
+    }
+}
+
+namespace
+{
+    std::string shape_text(const std::vector<std::size_t>& shape)
+    {
+        std::string text = "(";
+        for (std::size_t extent : shape)
+            text += std::to_string(extent) + ",";
+        return text + ")";
+    }
+
+    // add, sub, mul and div of (a, b) and of (b, a) against xtensor's broadcast, bit for bit: the kernels do
+    // the same one operation per element.
+    template <class T>
+    void check_broadcast_pair(const xt::xarray<T>& a, const xt::xarray<T>& b, std::size_t threads)
+    {
+        const std::string shapes = " " + shape_text(std::vector<std::size_t>(a.shape().begin(), a.shape().end())) +
+                                   " with " + shape_text(std::vector<std::size_t>(b.shape().begin(), b.shape().end())) +
+                                   " threads=" + std::to_string(threads);
+        check_same_array<T>(kernels::add(a, b), a + b, 0, "add" + shapes);
+        check_same_array<T>(kernels::add(b, a), b + a, 0, "add reversed" + shapes);
+        check_same_array<T>(kernels::sub(a, b), a - b, 0, "sub" + shapes);
+        check_same_array<T>(kernels::sub(b, a), b - a, 0, "sub reversed" + shapes);
+        check_same_array<T>(kernels::mul(a, b), a * b, 0, "mul" + shapes);
+        check_same_array<T>(kernels::mul(b, a), b * a, 0, "mul reversed" + shapes);
+        check_same_array<T>(kernels::div(a, b), a / b, 0, "div" + shapes);
+        check_same_array<T>(kernels::div(b, a), b / a, 0, "div reversed" + shapes);
+    }
+}
+
+TEST_CASE_TEMPLATE("kernels: broadcasting by rows (a repeated block, a value per row) matches xtensor", T, float,
+                   double)
+{
+    std::mt19937 rng(31);
+    auto random_array = [&](std::vector<std::size_t> shape) {
+        xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+        std::uniform_real_distribution<T> uniform(T(0.5), T(2));   // away from 0: either side divides
+        for (T& value : a)
+            value = uniform(rng);
+        return a;
+    };
+    using Shape = std::vector<std::size_t>;
+    struct shape_pair
+    {
+        Shape big, small;
+    };
+    const std::vector<shape_pair> cases{
+        // repeated block: small is big's trailing dims, with or without leading 1s
+        {{4, 3, 17}, {17}}, {{4, 3, 17}, {3, 17}}, {{4, 3, 17}, {1, 3, 17}}, {{4, 3, 17}, {1, 1, 17}},
+        {{2, 3, 4, 5}, {4, 5}}, {{1, 5}, {5}}, {{600, 130}, {130}}, {{2, 70001}, {70001}},
+        // per-row scalar: big's leading dims, then 1s
+        {{4, 3, 17}, {4, 3, 1}}, {{4, 3, 17}, {4, 1, 1}}, {{2, 3, 4, 5}, {2, 3, 1, 1}}, {{600, 130}, {600, 1}},
+        {{3, 40000}, {3, 1}}, {{1, 4, 3, 17}, {4, 3, 1}},
+        // neither: xtensor broadcasts these
+        {{4, 3, 17}, {3, 1}}, {{4, 3, 17}, {4, 1, 17}}, {{4, 3, 1}, {1, 1, 17}}, {{4, 3, 17}, {1, 4, 3, 1}},
+        {{0, 3}, {3}}, {{4, 0}, {4, 1}}};
+    for (std::size_t threads : {1, 2})
+    {
+        thread_count scoped(threads);
+        for (const auto& c : cases)
+            check_broadcast_pair<T>(random_array(c.big), random_array(c.small), threads);
+        for (std::size_t cols : col_counts)   // every row length around the vector widths
+        {
+            check_broadcast_pair<T>(random_array({3, cols}), random_array({cols}), threads);
+            check_broadcast_pair<T>(random_array({3, cols}), random_array({3, 1}), threads);
+        }
     }
 }

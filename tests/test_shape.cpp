@@ -7,9 +7,11 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xreducer.hpp>
 #include <xgrad/xgrad.hpp>
 
 #include "test_support.hpp"
@@ -252,6 +254,39 @@ TEST_CASE("broadcast_to and sum_to undo each other")
     check_derivatives([](const Inputs& in) { return xgrad::broadcast_to(in[0], {2, 3, 4}); }, {r});
     const Tensor<double> s = random_leaf({2, 3, 4}, 17);
     check_derivatives([](const Inputs& in) { return xgrad::sum_to(in[0], {3, 1}); }, {s});
+}
+
+TEST_CASE_TEMPLATE("sum_to over leading dims (column sums) and trailing dims (row sums) agrees with xt::sum", T, float,
+                   double)
+{
+    struct Case
+    {
+        Shape from, to;
+        std::vector<std::size_t> axes;   // what xt::sum reduces
+    };
+    const std::vector<Case> cases{
+        {{32, 16, 64}, {64}, {0, 1}},          {{32, 16, 64}, {16, 64}, {0}},        {{32, 16, 64}, {1, 16, 64}, {0}},
+        {{32, 16, 64}, {1, 1, 64}, {0, 1}},    {{1024, 257}, {257}, {0}},            {{300, 3}, {1, 3}, {0}},
+        {{32, 16, 64}, {32, 16, 1}, {2}},      {{32, 16, 64}, {32, 1, 1}, {1, 2}},   {{1000, 33}, {1000, 1}, {1}},
+        {{32, 16, 64}, {1, 16, 1}, {0, 2}},    {{32, 16, 64}, {32, 1, 64}, {1}}};   // the last two: xtensor
+    xgrad::Generator rng(19);
+    for (std::size_t threads : {1, 2})
+    {
+        const std::size_t previous = xgrad::get_num_threads();
+        xgrad::set_num_threads(threads);
+        for (const auto& c : cases)
+        {
+            CAPTURE(threads);
+            CAPTURE(xgrad::shape_string(c.from));
+            CAPTURE(xgrad::shape_string(c.to));
+            const Tensor<T> x = xgrad::rand<T>(c.from, rng, false, -1.0, 1.0);
+            xt::xarray<T> want = xt::sum(x.value(), c.axes, xt::evaluation_strategy::immediate);
+            want.reshape(c.to);
+            // Sums of up to 512 terms in [-1, 1), in different orders: a few hundred eps apart at most.
+            xgrad_test::check_close<T>(xgrad::sum_to(x, c.to).value(), want, std::is_same_v<T, float> ? 1e-4 : 1e-12);
+        }
+        xgrad::set_num_threads(previous);
+    }
 }
 
 TEST_CASE("a chain of shape ops in float agrees with double")

@@ -1,5 +1,6 @@
 // NumPy broadcasting: the broadcast shape of two operands, and the pair of ops that make and undo it.
-// broadcast_to(x, shape) copies x along new or unit dims; sum_to(g, shape) sums a gradient back down.
+// broadcast_to(x, shape) copies x along new or unit dims; sum_to(g, shape) sums a gradient back down (by
+// the reduction kernels when the summed dims lead or trail, as a bias's or a per-row value's gradient).
 // Each is the other's backward, so broadcasting costs nothing extra in the autograd rules.
 #pragma once
 
@@ -7,8 +8,8 @@
 #include <vector>
 
 #include <xtensor/xbroadcast.hpp>
-#include <xtensor/xreducer.hpp>
 
+#include "../kernels/reduce.hpp"
 #include "tensor.hpp"
 
 namespace xgrad
@@ -90,7 +91,7 @@ namespace xgrad
         if (detail::shapes_equal(x.value().shape(), shape))
             return x;
         const auto axes = detail::reduced_axes(x.shape(), shape, "sum_to");
-        xt::xarray<T> value = xt::sum(x.value(), axes, xt::evaluation_strategy::immediate);
+        xt::xarray<T> value = kernels::sum(x.value(), axes);
         value.reshape(shape);
         return make_result("sum_to", std::move(value), {x}, [from = x.shape()](const Tensor<T>& dout) -> Grads<T> {
             return {broadcast_to(dout, from)};

@@ -26,17 +26,46 @@ namespace xgrad::kernels
         // microseconds of work, well above the cost of waking a worker.
         constexpr std::size_t map_grain = 32 * 1024;
 
+        // Rows per thread so that each gets at least map_grain elements.
+        inline std::size_t row_grain(std::size_t cols)
+        {
+            return std::max<std::size_t>(1, map_grain / std::max<std::size_t>(cols, 1));
+        }
+
+        // The chunk loops take their pointers as parameters, which stay in registers: read through a lambda's
+        // captures they are reloaded after every vector store (an intrinsic store may alias anything, the
+        // closure included), three extra loads per vector that show on rows held in cache.
+
+        // out[i] = op(x[i]) over [begin, end), on this thread.
+        template <class T, class Arch, class Op>
+        void unary_map_chunk(std::size_t begin, std::size_t end, const T* x, T* out, Op op)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+                op(batch::load_unaligned(x + i)).store_unaligned(out + i);
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                out[i] = op(x[i]);
+        }
+
+        // out[i] = op(a[i], b[i]) over [begin, end), on this thread.
+        template <class T, class Arch, class Op>
+        void binary_map_chunk(std::size_t begin, std::size_t end, const T* a, const T* b, T* out, Op op)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            const std::size_t vector_end = end - (end - begin) % batch::size;
+            for (std::size_t i = begin; i < vector_end; i += batch::size)
+                op(batch::load_unaligned(a + i), batch::load_unaligned(b + i)).store_unaligned(out + i);
+            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
+                out[i] = op(a[i], b[i]);
+        }
+
         // out[i] = op(x[i]) over [0, n); op takes a batch or a scalar (xsimd's math functions take both).
         template <class T, class Arch, class Op>
         void unary_map(std::size_t n, const T* x, T* out, Op op)
         {
-            using batch = xsimd::batch<T, Arch>;
             parallel_for(0, n, map_grain, [&](std::size_t begin, std::size_t end) {
-                const std::size_t vector_end = end - (end - begin) % batch::size;
-                for (std::size_t i = begin; i < vector_end; i += batch::size)
-                    op(batch::load_unaligned(x + i)).store_unaligned(out + i);
-                for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-                    out[i] = op(x[i]);
+                unary_map_chunk<T, Arch>(begin, end, x, out, op);
             });
         }
 
@@ -44,13 +73,8 @@ namespace xgrad::kernels
         template <class T, class Arch, class Op>
         void binary_map(std::size_t n, const T* a, const T* b, T* out, Op op)
         {
-            using batch = xsimd::batch<T, Arch>;
             parallel_for(0, n, map_grain, [&](std::size_t begin, std::size_t end) {
-                const std::size_t vector_end = end - (end - begin) % batch::size;
-                for (std::size_t i = begin; i < vector_end; i += batch::size)
-                    op(batch::load_unaligned(a + i), batch::load_unaligned(b + i)).store_unaligned(out + i);
-                for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-                    out[i] = op(a[i], b[i]);
+                binary_map_chunk<T, Arch>(begin, end, a, b, out, op);
             });
         }
     }
@@ -294,8 +318,9 @@ namespace xgrad::kernels
 
     // ---- array level: what the ops call with their values ----
     // xt::xarray is always contiguous and row-major, so these hand its data to the kernels directly. Binary
-    // ops take the kernels when the shapes are equal or one side holds a single element that broadcasts to
-    // the other's shape (a scalar operand); other broadcasting stays on xtensor.
+    // ops take the kernels when the shapes are equal, when one side holds a single element that broadcasts to
+    // the other's shape (a scalar operand), and when the smaller side broadcasts row by row over the bigger
+    // (a bias, a per-row statistic: see row_broadcast); other broadcasting stays on xtensor.
 
     namespace detail
     {
@@ -320,8 +345,65 @@ namespace xgrad::kernels
             return out;
         }
 
-        // a (op) b: ArrayKernel for equal shapes, ScalarKernel(a, s) / ReversedKernel(s, b) for a scalar
-        // operand, Broadcast(a, b) on xtensor otherwise.
+        // A new array shaped like `big`, seen as rows of row_length elements: fill_row(r, offset, out + offset)
+        // fills row r, which starts at `offset`. Many rows split across threads (a row's kernel then runs
+        // inline); a few long ones run here, and each row's kernel splits itself.
+        template <class T, class FillRow>
+        xt::xarray<T> map_rows_into_new(const xt::xarray<T>& big, std::size_t row_length, FillRow&& fill_row)
+        {
+            return map_into_new(big, [&](T* out) {
+                const std::size_t rows = big.size() / row_length;
+                parallel_for(0, rows, row_grain(row_length), [&](std::size_t first, std::size_t last) {
+                    for (std::size_t r = first; r < last; ++r)
+                        fill_row(r, r * row_length, out + r * row_length);
+                });
+            });
+        }
+
+        // How `small` broadcasts to big's shape, row by row, when it does in one of two ways the kernels run
+        // directly. With small's shape left-padded with 1s to big's rank n:
+        //   repeated_block   (1, ..., 1, big[k], ..., big[n-1])   big is rows of small.size(), each paired
+        //                                                         with all of small: a bias (C) on (B, T, C)
+        //   per_row_scalar   (big[0], ..., big[k-1], 1, ..., 1)   big is small.size() rows, each paired with
+        //                                                         one element of small: (B, T, 1) on (B, T, C)
+        //   none             anything else, an empty operand, or a small that does not broadcast to big's shape
+        enum class row_broadcast
+        {
+            none,
+            repeated_block,
+            per_row_scalar
+        };
+
+        template <class T>
+        row_broadcast row_broadcast_of(const xt::xarray<T>& small, const xt::xarray<T>& big)
+        {
+            const std::size_t rank = big.dimension();
+            if (small.size() == 0 || big.size() == 0 || small.dimension() > rank)
+                return row_broadcast::none;
+            const std::size_t padding = rank - small.dimension();
+            auto small_dim = [&](std::size_t i) { return i < padding ? std::size_t(1) : small.shape()[i - padding]; };
+            auto equals_big_over = [&](std::size_t first, std::size_t last) {
+                for (std::size_t i = first; i < last; ++i)
+                    if (small_dim(i) != big.shape()[i])
+                        return false;
+                return true;
+            };
+            std::size_t leading_ones = 0;
+            while (leading_ones < rank && small_dim(leading_ones) == 1)
+                ++leading_ones;
+            if (equals_big_over(leading_ones, rank))
+                return row_broadcast::repeated_block;
+            std::size_t trailing_ones = 0;
+            while (trailing_ones < rank && small_dim(rank - 1 - trailing_ones) == 1)
+                ++trailing_ones;
+            if (equals_big_over(0, rank - trailing_ones))
+                return row_broadcast::per_row_scalar;
+            return row_broadcast::none;
+        }
+
+        // a (op) b: ArrayKernel(n, a, b, out) for equal shapes, ScalarKernel(n, a, s, out) /
+        // ReversedKernel(n, s, b, out) for a scalar operand, the same kernels row by row when one side
+        // broadcasts as a row_broadcast over the other, Broadcast(a, b) on xtensor otherwise.
         template <class T, class ArrayKernel, class ScalarKernel, class ReversedKernel, class Broadcast>
         xt::xarray<T> binary_array(const xt::xarray<T>& a, const xt::xarray<T>& b, ArrayKernel array_kernel,
                                    ScalarKernel scalar_kernel, ReversedKernel reversed_kernel, Broadcast broadcast)
@@ -332,6 +414,32 @@ namespace xgrad::kernels
                 return map_into_new(a, [&](T* out) { scalar_kernel(a.size(), a.data(), *b.data(), out); });
             if (is_scalar_for(a, b))
                 return map_into_new(b, [&](T* out) { reversed_kernel(b.size(), *a.data(), b.data(), out); });
+            switch (row_broadcast_of(b, a))
+            {
+            case row_broadcast::repeated_block:   // a: (..., block)  b: (block)
+                return map_rows_into_new(a, b.size(), [&](std::size_t, std::size_t offset, T* out_row) {
+                    array_kernel(b.size(), a.data() + offset, b.data(), out_row);
+                });
+            case row_broadcast::per_row_scalar:   // a: (rows, ...)  b: (rows, 1, ...)
+                return map_rows_into_new(a, a.size() / b.size(), [&](std::size_t r, std::size_t offset, T* out_row) {
+                    scalar_kernel(a.size() / b.size(), a.data() + offset, b.data()[r], out_row);
+                });
+            case row_broadcast::none:
+                break;
+            }
+            switch (row_broadcast_of(a, b))
+            {
+            case row_broadcast::repeated_block:   // a: (block)  b: (..., block)
+                return map_rows_into_new(b, a.size(), [&](std::size_t, std::size_t offset, T* out_row) {
+                    array_kernel(a.size(), a.data(), b.data() + offset, out_row);
+                });
+            case row_broadcast::per_row_scalar:   // a: (rows, 1, ...)  b: (rows, ...)
+                return map_rows_into_new(b, b.size() / a.size(), [&](std::size_t r, std::size_t offset, T* out_row) {
+                    reversed_kernel(b.size() / a.size(), a.data()[r], b.data() + offset, out_row);
+                });
+            case row_broadcast::none:
+                break;
+            }
             return broadcast(a, b);
         }
     }

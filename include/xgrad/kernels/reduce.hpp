@@ -1,5 +1,6 @@
-// Reductions on raw pointers: the sum of all elements, and the sum and max of each row (over the last axis),
-// beside the plain loops they are tested against; then the array-level sum the sum op calls.
+// Reductions on raw pointers: the sum of all elements, the sum and max of each row (over the last axis) and
+// the sum of each column (over the first), beside the plain loops they are tested against; then the
+// array-level sum that the sum op and sum_to call.
 #pragma once
 
 #include <algorithm>
@@ -70,12 +71,6 @@ namespace xgrad::kernels
                 best = std::max(best, x[i]);
             return best;
         }
-
-        // Rows per thread so that each gets at least map_grain elements.
-        inline std::size_t row_grain(std::size_t cols)
-        {
-            return std::max<std::size_t>(1, map_grain / std::max<std::size_t>(cols, 1));
-        }
     }
 
     // The sum of x[0, n). Summed in blocks of map_grain elements, whatever the threads: the result does not
@@ -122,6 +117,79 @@ namespace xgrad::kernels
             out[r] = sum_reference(cols, x + r * cols);
     }
 
+    namespace detail
+    {
+        // out[c] = sum over r of x[r * stride + c], for c in [0, cols), on one thread. A block of rows at a
+        // time is added into out (which stays in cache while the rows stream past), four column vectors at once
+        // in registers (four independent add chains, to hide the add latency): out is loaded and stored once
+        // per block, and every column still adds its rows in order, as the reference does.
+        template <class T, class Arch>
+        void sum_columns_contiguous(std::size_t rows, std::size_t cols, std::size_t stride, const T* x, T* out)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            constexpr std::size_t width = batch::size, block_rows = 8;
+            const std::size_t unrolled_end = cols - cols % (4 * width), vector_end = cols - cols % width;
+            std::fill(out, out + cols, T(0));
+            for (std::size_t first = 0; first < rows; first += block_rows)
+            {
+                const std::size_t last = std::min(rows, first + block_rows);
+                std::size_t c = 0;
+                for (; c < unrolled_end; c += 4 * width)
+                {
+                    batch sum0 = batch::load_unaligned(out + c);
+                    batch sum1 = batch::load_unaligned(out + c + width);
+                    batch sum2 = batch::load_unaligned(out + c + 2 * width);
+                    batch sum3 = batch::load_unaligned(out + c + 3 * width);
+                    for (std::size_t r = first; r < last; ++r)
+                    {
+                        const T* row = x + r * stride + c;
+                        sum0 += batch::load_unaligned(row);
+                        sum1 += batch::load_unaligned(row + width);
+                        sum2 += batch::load_unaligned(row + 2 * width);
+                        sum3 += batch::load_unaligned(row + 3 * width);
+                    }
+                    sum0.store_unaligned(out + c);
+                    sum1.store_unaligned(out + c + width);
+                    sum2.store_unaligned(out + c + 2 * width);
+                    sum3.store_unaligned(out + c + 3 * width);
+                }
+                for (; c < vector_end; c += width)
+                {
+                    batch sum = batch::load_unaligned(out + c);
+                    for (std::size_t r = first; r < last; ++r)
+                        sum += batch::load_unaligned(x + r * stride + c);
+                    sum.store_unaligned(out + c);
+                }
+                for (std::size_t r = first; r < last; ++r)   // scalar tail
+                    for (c = vector_end; c < cols; ++c)
+                        out[c] += x[r * stride + c];
+            }
+        }
+    }
+
+    // out[c] = sum of column c of x (rows × cols, row-major): the sum over the leading dims, as sum_to takes a
+    // bias gradient (B, T, C) -> (C). Threads split the columns, so the result does not depend on how many
+    // there are: each column adds its rows in order, as the reference does.
+    template <class T, class Arch = xsimd::default_arch>
+    void sum_columns(std::size_t rows, std::size_t cols, const T* x, T* out)
+    {
+        // Columns per thread so that each gets at least map_grain elements.
+        const std::size_t column_grain = detail::row_grain(rows);
+        parallel_for(0, cols, column_grain, [&](std::size_t first, std::size_t last) {
+            detail::sum_columns_contiguous<T, Arch>(rows, last - first, cols, x + first, out + first);
+        });
+    }
+    template <class T>
+    void sum_columns_reference(std::size_t rows, std::size_t cols, const T* x, T* out)
+    {
+        for (std::size_t c = 0; c < cols; ++c)
+        {
+            out[c] = 0;
+            for (std::size_t r = 0; r < rows; ++r)
+                out[c] += x[r * cols + c];
+        }
+    }
+
     // out[r] = max of row r of x (rows × cols, row-major); -infinity for empty rows.
     template <class T, class Arch = xsimd::default_arch>
     void max_rows(std::size_t rows, std::size_t cols, const T* x, T* out)
@@ -143,22 +211,54 @@ namespace xgrad::kernels
         }
     }
 
-    // x summed over `axes` (sorted, unique), those dims removed from the shape (as xt::sum): by the kernels
-    // when the axes are all of x's or only its last, by xtensor otherwise.
+    // x summed over `axes` (sorted, unique), those dims removed from the shape (as xt::sum). Dims of extent 1
+    // do not move data, so, leaving them aside, x is seen as (reduced..., kept...) or (kept..., reduced...)
+    // when it can be: a total sum, column sums (sum_to's (B, T, C) -> (C)) or row sums (sum_to's
+    // (B, T, C) -> (B, T, 1), the sum op over the last dims), each by a kernel; xtensor sums the rest.
     template <class T>
     xt::xarray<T> sum(const xt::xarray<T>& x, const std::vector<std::size_t>& axes)
     {
-        const std::size_t dims = x.dimension();
-        if (axes.size() == dims)
-            return xt::xarray<T>(sum<T>(x.size(), x.data()));
-        if (axes.size() == 1 && axes[0] + 1 == dims)
+        std::vector<std::size_t> kept_shape;
+        std::size_t reduced_count = 1, kept_count = 1;
+        bool reduced_lead = true, reduced_trail = true;   // every reduced dim precedes (follows) every kept one
+        bool seen_reduced = false, seen_kept = false;
+        for (std::size_t dim = 0, next_axis = 0; dim < x.dimension(); ++dim)
         {
-            const std::size_t cols = x.shape()[dims - 1];
-            auto out = xt::xarray<T>::from_shape(std::vector<std::size_t>(x.shape().begin(), x.shape().end() - 1));
-            sum_rows<T>(out.size(), cols, x.data(), out.data());
-            return out;
+            const std::size_t extent = x.shape()[dim];
+            const bool reduced = next_axis < axes.size() && axes[next_axis] == dim;
+            if (reduced)
+            {
+                ++next_axis;
+                reduced_count *= extent;
+            }
+            else
+            {
+                kept_shape.push_back(extent);
+                kept_count *= extent;
+            }
+            if (extent == 1)
+                continue;
+            if (reduced)
+            {
+                reduced_lead = reduced_lead && !seen_kept;
+                seen_reduced = true;
+            }
+            else
+            {
+                reduced_trail = reduced_trail && !seen_reduced;
+                seen_kept = true;
+            }
         }
-        return xt::sum(x, axes, xt::evaluation_strategy::immediate);
+        if (!reduced_lead && !reduced_trail)
+            return xt::sum(x, axes, xt::evaluation_strategy::immediate);
+        auto out = xt::xarray<T>::from_shape(kept_shape);
+        if (kept_count == 1)
+            *out.data() = sum<T>(x.size(), x.data());
+        else if (reduced_lead)
+            sum_columns<T>(reduced_count, kept_count, x.data(), out.data());
+        else
+            sum_rows<T>(kept_count, reduced_count, x.data(), out.data());
+        return out;
     }
 }
 
