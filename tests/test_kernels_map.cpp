@@ -22,6 +22,8 @@
 #include <xgrad/kernels/softmax.hpp>
 #include <xgrad/parallel.hpp>
 
+#include "test_support.hpp"
+
 namespace kernels = xgrad::kernels;
 
 namespace
@@ -32,26 +34,8 @@ namespace
     const std::vector<std::size_t> row_counts{0, 1, 3, 17};
     const std::vector<std::size_t> col_counts{0, 1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 127, 255, 256, 257};
 
-    // Sets the thread count for a scope, then restores it.
-    class thread_count
-    {
-    public:
-        explicit thread_count(std::size_t threads) : previous_(xgrad::get_num_threads()) { xgrad::set_num_threads(threads); }
-        ~thread_count() { xgrad::set_num_threads(previous_); }
-
-    private:
-        std::size_t previous_;
-    };
-
-    template <class T>
-    std::vector<T> random_values(std::size_t count, T low, T high, std::mt19937& rng)
-    {
-        std::uniform_real_distribution<T> uniform(low, high);
-        std::vector<T> values(count);
-        for (T& value : values)
-            value = uniform(rng);
-        return values;
-    }
+    using xgrad_test::random_values;
+    using xgrad_test::thread_count;
 
     // Checks got[i] against want[i] to within ulps · eps · max(1, |want[i]|) (ulps · eps · |want[i]| when
     // relative), or exactly when ulps == 0 (NaN equal to NaN); reports the first few mismatches.

@@ -13,19 +13,14 @@
 #include <xgrad/kernels/norm.hpp>
 #include <xgrad/parallel.hpp>
 
+#include "test_support.hpp"
+
 namespace kernels = xgrad::kernels;
 
 namespace
 {
-    template <class T>
-    std::vector<T> uniform_values(std::size_t count, T low, T high, std::mt19937& rng)
-    {
-        std::uniform_real_distribution<T> uniform(low, high);
-        std::vector<T> values(count);
-        for (T& value : values)
-            value = uniform(rng);
-        return values;
-    }
+    using xgrad_test::random_values;
+    using xgrad_test::thread_count;
 
     // |got - want| <= ulps · eps · max(1, |want|) elementwise; reports the first mismatch.
     template <class T>
@@ -47,12 +42,12 @@ namespace
     template <class T>
     void check_layer_norm(std::size_t rows, std::size_t cols, bool affine, std::size_t threads)
     {
-        xgrad::set_num_threads(threads);
+        const thread_count scoped(threads);
         const std::string what = "rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
                                  " affine=" + std::to_string(affine) + " threads=" + std::to_string(threads);
         std::mt19937 rng(static_cast<unsigned>(rows * 1000 + cols));
-        const std::vector<T> x = uniform_values<T>(rows * cols, -3, 5, rng), dy = uniform_values<T>(rows * cols, -1, 1, rng);
-        const std::vector<T> weight = uniform_values<T>(cols, T(0.5), 2, rng), bias = uniform_values<T>(cols, -1, 1, rng);
+        const std::vector<T> x = random_values<T>(rows * cols, -3, 5, rng), dy = random_values<T>(rows * cols, -1, 1, rng);
+        const std::vector<T> weight = random_values<T>(cols, T(0.5), 2, rng), bias = random_values<T>(cols, -1, 1, rng);
         const T* w = affine ? weight.data() : nullptr;
         const T* b = affine ? bias.data() : nullptr;
         std::vector<T> y(rows * cols), mean(rows), rstd(rows), y_ref(rows * cols), mean_ref(rows), rstd_ref(rows);
@@ -80,13 +75,11 @@ namespace
 
 TEST_CASE_TEMPLATE("kernels: layer_norm_rows and its backward agree with their references", T, float, double)
 {
-    const std::size_t previous = xgrad::get_num_threads();
     for (std::size_t threads : {1, 2})
         for (std::size_t rows : {1, 3, 17, 1000})
             for (std::size_t cols : {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 127, 257})
                 for (bool affine : {false, true})
                     check_layer_norm<T>(rows, cols, affine, threads);
-    xgrad::set_num_threads(previous);
 }
 
 TEST_CASE_TEMPLATE("kernels: layer_norm_rows of a constant row is 0 (then the bias), with a finite rstd", T, float, double)
@@ -102,14 +95,13 @@ TEST_CASE_TEMPLATE("kernels: layer_norm_rows of a constant row is 0 (then the bi
 
 TEST_CASE_TEMPLATE("kernels: gelu_backward agrees with its reference", T, float, double)
 {
-    const std::size_t previous = xgrad::get_num_threads();
     std::mt19937 rng(3);
     for (std::size_t threads : {1, 2})
     {
-        xgrad::set_num_threads(threads);
+        const thread_count scoped(threads);
         for (std::size_t n : {0, 1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 127, 255, 256, 257, 70001})
         {
-            const std::vector<T> x = uniform_values<T>(n, -8, 8, rng), dy = uniform_values<T>(n, -2, 2, rng);
+            const std::vector<T> x = random_values<T>(n, -8, 8, rng), dy = random_values<T>(n, -2, 2, rng);
             std::vector<T> got(n), want(n);
             kernels::gelu_backward<T>(n, x.data(), dy.data(), got.data());
             kernels::gelu_backward_reference<T>(n, x.data(), dy.data(), want.data());
@@ -117,5 +109,4 @@ TEST_CASE_TEMPLATE("kernels: gelu_backward agrees with its reference", T, float,
             check_close(got, want, 128, "gelu_backward n=" + std::to_string(n) + " threads=" + std::to_string(threads));
         }
     }
-    xgrad::set_num_threads(previous);
 }

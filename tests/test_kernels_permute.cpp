@@ -12,22 +12,15 @@
 #include <xgrad/kernels/permute.hpp>
 #include <xgrad/parallel.hpp>
 
+#include "test_support.hpp"
+
 namespace
 {
     using dims = std::vector<std::size_t>;
 
     const dims edge_sizes{0, 1, 2, 3, 7, 16, 17, 33};
 
-    // Sets the thread count for a scope, then restores it.
-    class thread_count
-    {
-    public:
-        explicit thread_count(std::size_t threads) : previous_(xgrad::get_num_threads()) { xgrad::set_num_threads(threads); }
-        ~thread_count() { xgrad::set_num_threads(previous_); }
-
-    private:
-        std::size_t previous_;
-    };
+    using xgrad_test::thread_count;
 
     std::string describe(const dims& values)
     {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <random>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -24,6 +25,30 @@
 
 namespace xgrad_test
 {
+    // Sets the thread count for a scope, then restores it.
+    class thread_count
+    {
+    public:
+        explicit thread_count(std::size_t threads) : previous_(xgrad::get_num_threads()) { xgrad::set_num_threads(threads); }
+        ~thread_count() { xgrad::set_num_threads(previous_); }
+        thread_count(const thread_count&) = delete;
+        thread_count& operator=(const thread_count&) = delete;
+
+    private:
+        std::size_t previous_;
+    };
+
+    // `count` values uniform in [low, high), for the kernel tests (plain vectors, no tensors).
+    template <class T>
+    std::vector<T> random_values(std::size_t count, T low, T high, std::mt19937& rng)
+    {
+        std::uniform_real_distribution<T> uniform(low, high);
+        std::vector<T> values(count);
+        for (T& value : values)
+            value = uniform(rng);
+        return values;
+    }
+
     using Inputs = std::vector<xgrad::Tensor<double>>;
 
     // The message of the E that `action` throws, or "" when it throws nothing.

@@ -3,6 +3,7 @@
 // those are contiguous, so they are the cols here.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -18,6 +19,16 @@ namespace xgrad::kernels
 {
     namespace detail
     {
+        // Sets the affine gradients that are asked for (non-null) to 0: both accumulate over the rows.
+        template <class T>
+        void zero_affine_grads(std::size_t cols, T* dweight, T* dbias)
+        {
+            if (dweight != nullptr)
+                std::fill_n(dweight, cols, T(0));
+            if (dbias != nullptr)
+                std::fill_n(dbias, cols, T(0));
+        }
+
         // Σ (x[j] - mean)² over j < n, on one thread.
         template <class T, class Arch>
         T squared_deviation_sum(std::size_t n, const T* x, T mean)
@@ -141,13 +152,7 @@ namespace xgrad::kernels
         if (dweight == nullptr && dbias == nullptr)
             return;
         // Column sums over the rows, on one thread (a sum in a fixed order, whatever the threads).
-        for (std::size_t j = 0; j < cols; ++j)
-        {
-            if (dweight != nullptr)
-                dweight[j] = T(0);
-            if (dbias != nullptr)
-                dbias[j] = T(0);
-        }
+        detail::zero_affine_grads(cols, dweight, dbias);
         for (std::size_t r = 0; r < rows; ++r)
         {
             const T* in = x + r * cols;
@@ -175,13 +180,7 @@ namespace xgrad::kernels
     void layer_norm_backward_rows_reference(std::size_t rows, std::size_t cols, const T* x, const T* mean,
                                             const T* rstd, const T* weight, const T* dy, T* dx, T* dweight, T* dbias)
     {
-        for (std::size_t j = 0; j < cols; ++j)
-        {
-            if (dweight != nullptr)
-                dweight[j] = T(0);
-            if (dbias != nullptr)
-                dbias[j] = T(0);
-        }
+        detail::zero_affine_grads(cols, dweight, dbias);
         for (std::size_t r = 0; r < rows; ++r)
         {
             T g_mean = 0, g_x_hat_mean = 0;
