@@ -129,8 +129,9 @@ namespace
             check(x, size, y);
             check(x, y, size);
         }
-        // Shapes of a small network's training step, panels longer than one cache block in k and n, and
-        // products large enough to be split across threads by columns (17 × 1031) and by rows (1100 × 9).
+        // Shapes of a small network's training step, panels longer than one cache block in k (1100, 2100:
+        // kc is 1024) and n (1031), and products large enough to be split across threads by columns
+        // (17 × 1031) and by rows (1100 × 9).
         check(64, 256, 784);
         check(784, 256, 64);
         check(64, 784, 256);
@@ -138,6 +139,7 @@ namespace
         check(300, 9, 1100);
         check(17, 1031, 257);
         check(1100, 9, 600);
+        check(33, 65, 2100);
         xgrad::set_num_threads(previous_threads);
     }
 }

@@ -49,12 +49,14 @@ namespace xgrad::kernels
             static constexpr std::size_t mr = (registers - vectors_per_row - 1) / vectors_per_row;
             // Packed A gives each step a_stride slots for its mr values, so that packing writes whole vectors.
             static constexpr std::size_t a_stride = (mr + width - 1) / width * width;
-            // The kc × nr panel of B (64 KB) and the mc × kc block of A (at most 128 KB) are read from L2, the
-            // kc × nc panel of B (2 MB) from L3. A long kc makes the C tile's load and store rare; measured on
-            // Zen 5 (48 KB L1, 1 MB L2), it beats the classic fit of a B panel in L1 (kc = 256) by ~15% at 1024.
-            static constexpr std::size_t kc = 64 * 1024 / (nr * sizeof(T));
-            static constexpr std::size_t mc = 128 * 1024 / (kc * sizeof(T)) / mr * mr;
-            static constexpr std::size_t nc = 2 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
+            // kc steps per pass over a C tile: long, so that the tile's load and store (mr rows of C, usually far
+            // apart in memory) are rare. The kc × nr panel of B (64-128 KB) and the mc × kc block of A (four
+            // row tiles, 128-512 KB) are read from the 1 MB L2, the kc × nc panel of B (4 MB) from L3. Measured on
+            // Zen 5 with AVX-512 against kc = 512 (a 64 KB B panel): +4% at 1024 and 1536, +7% at 768 and 2048;
+            // AVX2 kernels are within 1% of their best over kc in 512..2048 and mc in 30..120.
+            static constexpr std::size_t kc = 1024;
+            static constexpr std::size_t mc = 4 * mr;
+            static constexpr std::size_t nc = 4 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
         };
 
         // Multiply-adds each thread must get before a product is split: 2M is ~25 us of one AVX-512 core, well
