@@ -32,6 +32,20 @@ namespace xgrad::kernels
             return std::max<std::size_t>(1, map_grain / std::max<std::size_t>(cols, 1));
         }
 
+        // condition ? if_true : if_false, lane by lane for batches and plainly for scalars (the map lambdas
+        // below run on both: vectors, then the scalar tail). xsimd 8 has only the batch form.
+        template <class T, class Arch>
+        xsimd::batch<T, Arch> select(const xsimd::batch_bool<T, Arch>& condition, const xsimd::batch<T, Arch>& if_true,
+                                     const xsimd::batch<T, Arch>& if_false)
+        {
+            return xsimd::select(condition, if_true, if_false);
+        }
+        template <class T>
+        T select(bool condition, T if_true, T if_false)
+        {
+            return condition ? if_true : if_false;
+        }
+
         // The chunk loops take their pointers as parameters, which stay in registers: read through a lambda's
         // captures they are reloaded after every vector store (an intrinsic store may alias anything, the
         // closure included), three extra loads per vector that show on rows held in cache.
@@ -171,14 +185,8 @@ namespace xgrad::kernels
     template <class T, class Arch = xsimd::default_arch>
     void axpy(std::size_t n, T alpha, const T* x, T* y)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
-            const std::size_t vector_end = end - (end - begin) % batch::size;
-            const batch va(alpha);
-            for (std::size_t i = begin; i < vector_end; i += batch::size)
-                xsimd::fma(va, batch::load_unaligned(x + i), batch::load_unaligned(y + i)).store_unaligned(y + i);
-            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-                y[i] += alpha * x[i];
+        detail::binary_map<T, Arch>(n, x, y, y, [alpha](auto xi, auto yi) {
+            return xsimd::fma(decltype(xi)(alpha), xi, yi);
         });
     }
     template <class T>
@@ -190,17 +198,9 @@ namespace xgrad::kernels
     template <class T, class Arch = xsimd::default_arch>
     void relu(std::size_t n, const T* x, T* y)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
-            const std::size_t vector_end = end - (end - begin) % batch::size;
-            const batch zero(T(0));
-            for (std::size_t i = begin; i < vector_end; i += batch::size)
-            {
-                const batch v = batch::load_unaligned(x + i);
-                xsimd::select(v < zero, zero, v).store_unaligned(y + i);
-            }
-            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-                y[i] = x[i] < T(0) ? T(0) : x[i];
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) {
+            const decltype(v) zero(T(0));
+            return detail::select(v < zero, zero, v);
         });
     }
     template <class T>
@@ -210,17 +210,10 @@ namespace xgrad::kernels
     template <class T, class Arch = xsimd::default_arch>
     void relu_backward(std::size_t n, const T* x, const T* dy, T* dx)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
-            const std::size_t vector_end = end - (end - begin) % batch::size;
-            const batch zero(T(0)), one(T(1));
-            for (std::size_t i = begin; i < vector_end; i += batch::size)
-            {
-                const batch mask = xsimd::select(batch::load_unaligned(x + i) > zero, one, zero);
-                (batch::load_unaligned(dy + i) * mask).store_unaligned(dx + i);
-            }
-            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-                dx[i] = dy[i] * (x[i] > T(0) ? T(1) : T(0));
+        detail::binary_map<T, Arch>(n, x, dy, dx, [](auto v, auto d) {
+            using operand = decltype(v);
+            const operand zero(T(0)), one(T(1));
+            return d * detail::select(v > zero, one, zero);
         });
     }
     template <class T>
@@ -234,21 +227,11 @@ namespace xgrad::kernels
     template <class T, class Arch = xsimd::default_arch>
     void sigmoid(std::size_t n, const T* x, T* y)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, n, detail::map_grain, [&](std::size_t begin, std::size_t end) {
-            const std::size_t vector_end = end - (end - begin) % batch::size;
-            const batch zero(T(0)), one(T(1));
-            for (std::size_t i = begin; i < vector_end; i += batch::size)
-            {
-                const batch v = batch::load_unaligned(x + i);
-                const batch e = xsimd::exp(-xsimd::abs(v));
-                (xsimd::select(v >= zero, one, e) / (one + e)).store_unaligned(y + i);
-            }
-            for (std::size_t i = vector_end; i < end; ++i)   // scalar tail
-            {
-                const T e = std::exp(-std::abs(x[i]));
-                y[i] = (x[i] >= T(0) ? T(1) : e) / (T(1) + e);
-            }
+        detail::unary_map<T, Arch>(n, x, y, [](auto v) {
+            using operand = decltype(v);
+            const operand zero(T(0)), one(T(1));
+            const operand e = xsimd::exp(-xsimd::abs(v));
+            return detail::select(v >= zero, one, e) / (one + e);
         });
     }
     template <class T>

@@ -42,7 +42,7 @@ namespace xgrad::kernels
                 const batch d = batch::load_unaligned(x + j) - vmean;
                 acc = xsimd::fma(d, d, acc);
             }
-            T total = xsimd::hadd(acc);
+            T total = lane_sum(acc);
             for (std::size_t j = vector_end; j < n; ++j)   // scalar tail
                 total += (x[j] - mean) * (x[j] - mean);
             return total;
@@ -130,7 +130,7 @@ namespace xgrad::kernels
                     g_sum += g;
                     g_x_hat_sum = xsimd::fma(g, x_hat_at(j), g_x_hat_sum);
                 }
-                T g_mean = xsimd::hadd(g_sum), g_x_hat_mean = xsimd::hadd(g_x_hat_sum);
+                T g_mean = lane_sum(g_sum), g_x_hat_mean = lane_sum(g_x_hat_sum);
                 for (std::size_t j = vector_end; j < cols; ++j)   // scalar tail
                 {
                     const T g = d_out[j] * (weight ? weight[j] : T(1));

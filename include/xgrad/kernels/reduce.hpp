@@ -42,7 +42,7 @@ namespace xgrad::kernels
             const std::size_t vector_end = n - n % width;
             for (; i < vector_end; i += width)
                 acc0 += batch::load_unaligned(x + i);
-            T total = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
+            T total = lane_sum((acc0 + acc1) + (acc2 + acc3));
             for (; i < n; ++i)   // scalar tail
                 total += x[i];
             return total;

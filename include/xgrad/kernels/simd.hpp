@@ -1,5 +1,6 @@
 // Small helpers shared by the SIMD kernels: the vector width of T on the compile-time architecture, an
-// aligned scratch buffer kernels keep (thread-local) across calls, and an in-register square transpose.
+// aligned scratch buffer kernels keep (thread-local) across calls, the sum of a vector's lanes, and an
+// in-register square transpose.
 #pragma once
 
 #include <cstddef>
@@ -60,6 +61,19 @@ namespace xgrad::kernels
         std::unique_ptr<T[], aligned_deleter> storage_;
         std::size_t capacity_ = 0;
     };
+
+    // The sum of a batch's lanes, through memory: in place of xsimd::hadd, whose AVX-512 double form GCC 12
+    // flags as reading an uninitialised register when it is instantiated from a precompiled header.
+    template <class T, class Arch>
+    T lane_sum(const xsimd::batch<T, Arch>& v)
+    {
+        alignas(scratch_alignment) T lanes[simd_width<T, Arch>];
+        v.store_aligned(lanes);
+        T total = 0;
+        for (T lane : lanes)
+            total += lane;
+        return total;
+    }
 
     // Transposes the square tile held in simd_width<T, Arch> batches: afterwards rows[j] holds what was column j.
     // Through memory in general; in registers on AVX-512 for float, where kernels that pack transposed

@@ -37,7 +37,7 @@ namespace xgrad::kernels
                     e.store_unaligned(out + j);
                 acc += e;
             }
-            T total = xsimd::hadd(acc);
+            T total = lane_sum(acc);
             for (std::size_t j = vector_end; j < n; ++j)   // scalar tail
             {
                 const T e = std::exp(x[j] - shift);

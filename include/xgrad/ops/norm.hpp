@@ -2,6 +2,7 @@
 // derivatives), batch_norm (composed from differentiable primitives), and embedding lookup.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,20 +71,23 @@ namespace xgrad
             [=](const Tensor<T>& dout) -> Grads<T> {
                 if (is_grad_enabled())   // create_graph: the rule in tensor ops
                     return detail::layer_norm_grads(input, weight, bias, dims, eps, dout);
-                const bool weight_wanted = weight.defined() && weight.requires_grad();
-                const bool bias_wanted = bias.defined() && bias.requires_grad();
+                // An affine gradient is computed only when its parameter is there and wants it.
+                auto wanted_grad = [](const Tensor<T>& affine) {
+                    return affine.defined() && affine.requires_grad()
+                               ? std::optional<xt::xarray<T>>(xt::xarray<T>::from_shape(affine.shape()))
+                               : std::nullopt;   // normalized_shape
+                };
+                std::optional<xt::xarray<T>> weight_grad = wanted_grad(weight), bias_grad = wanted_grad(bias);
+                auto grad_data = [](std::optional<xt::xarray<T>>& grad) { return grad ? grad->data() : nullptr; };
                 auto input_grad = xt::xarray<T>::from_shape(input.shape());
-                auto weight_grad = xt::xarray<T>::from_shape(weight_wanted ? weight.shape() : Shape{0});   // normalized_shape
-                auto bias_grad = xt::xarray<T>::from_shape(bias_wanted ? bias.shape() : Shape{0});         // normalized_shape
                 kernels::layer_norm_backward_rows<T>(rows, cols, input.value().data(), row_mean.data(), row_rstd.data(),
                                                      data_or_null(weight), dout.value().data(), input_grad.data(),
-                                                     weight_wanted ? weight_grad.data() : nullptr,
-                                                     bias_wanted ? bias_grad.data() : nullptr);
+                                                     grad_data(weight_grad), grad_data(bias_grad));
                 Grads<T> grads{constant<T>(std::move(input_grad))};
                 if (weight.defined())
-                    grads.push_back(weight_wanted ? constant<T>(std::move(weight_grad)) : Tensor<T>());
+                    grads.push_back(weight_grad ? constant<T>(std::move(*weight_grad)) : Tensor<T>());
                 if (bias.defined())
-                    grads.push_back(bias_wanted ? constant<T>(std::move(bias_grad)) : Tensor<T>());
+                    grads.push_back(bias_grad ? constant<T>(std::move(*bias_grad)) : Tensor<T>());
                 return grads;
             });
     }
