@@ -140,6 +140,10 @@ namespace
         check(17, 1031, 257);
         check(1100, 9, 600);
         check(33, 65, 2100);
+        // A packed into blocks (see gemm_packs_a): rows 4 KB apart (k = 1024 without padding) and many column
+        // panels. Only AVX-512's 14-row tile packs; on other targets this is one more product read in place.
+        for (bool trans_b : {false, true})
+            check_against_reference<T>({false, trans_b, 29, 300, 1024, 1, 0.5, 0}, rng);
         xgrad::set_num_threads(previous_threads);
     }
 }
