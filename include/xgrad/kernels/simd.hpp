@@ -62,8 +62,7 @@ namespace xgrad::kernels
         std::size_t capacity_ = 0;
     };
 
-    // The sum of a batch's lanes, through memory: in place of xsimd::hadd, whose AVX-512 double form GCC 12
-    // flags as reading an uninitialised register when it is instantiated from a precompiled header.
+    // The sum of a batch's lanes, through memory, in lane order (xsimd::hadd adds them as a tree).
     template <class T, class Arch>
     T lane_sum(const xsimd::batch<T, Arch>& v)
     {
