@@ -79,7 +79,7 @@ namespace char_model
             embedding = register_module("embedding", nn::Embedding<float>(vocabulary, d_model));
             positions = register_module("positions", nn::LearnedPositionalEncoding<float>(d_model, context));
             const nn::TransformerEncoderLayer<float> layer(
-                nn::TransformerEncoderLayerOptions{d_model, heads, feed_forward, /*dropout=*/0.0, "gelu", 1e-5, true});
+                nn::TransformerEncoderLayerOptions{d_model, heads, feed_forward, /*dropout=*/0.0, nn::Activation::gelu, 1e-5, true});
             encoder = register_module("encoder", nn::TransformerEncoder<float>(layer, layers, /*final_norm=*/true));
             head = register_module("head", nn::Linear<float>(d_model, vocabulary));
         }

@@ -11,7 +11,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "../ops/elementwise.hpp"
 #include "tensor.hpp"
 
 namespace xgrad
@@ -46,6 +45,15 @@ namespace xgrad
             return found;
         }
 
+        // y = a + b for two gradients of one tensor (the same shape)   =>  dL/da = dL/db = dL/dy.
+        // The engine's own sum, so that core needs no op from ops/: recorded when the backward pass is.
+        template <class T>
+        Tensor<T> gradient_sum(const Tensor<T>& a, const Tensor<T>& b)
+        {
+            return make_result<T>("add", xt::xarray<T>(a.value() + b.value()), {a, b},
+                                  [](const Tensor<T>& dout) -> Grads<T> { return {dout, dout}; });
+        }
+
         // gradient += contribution; recorded as an op when the backward pass itself is being recorded.
         template <class T>
         void accumulate(Tensor<T>& gradient, const Tensor<T>& contribution)
@@ -53,7 +61,7 @@ namespace xgrad
             if (!gradient.defined())
                 gradient = contribution;
             else if (is_grad_enabled())
-                gradient = add(gradient, contribution);
+                gradient = gradient_sum(gradient, contribution);
             else if (gradient.node().use_count() == 1 && !gradient.requires_grad())
                 gradient.mutable_value() += contribution.value();   // sole owner: add in place
             else

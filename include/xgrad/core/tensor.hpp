@@ -20,12 +20,10 @@
 #include "../config.hpp"
 #include "../error.hpp"
 #include "memory.hpp"
+#include "types.hpp"
 
 namespace xgrad
 {
-    // Dimensions of a tensor, outermost first (row-major).
-    using Shape = std::vector<std::size_t>;
-
     template <class T>
     class Tensor;
 
@@ -130,7 +128,8 @@ namespace xgrad
     template <class T>
     class Tensor
     {
-        static_assert(std::is_floating_point<T>::value, "xgrad::Tensor<T> holds float or double");
+        static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value,
+                      "xgrad::Tensor<T> holds float or double");
 
     public:
         using value_type = T;

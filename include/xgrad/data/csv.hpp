@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "../ops/shape.hpp"
+#include "../core/types.hpp"
 
 namespace xgrad::data
 {

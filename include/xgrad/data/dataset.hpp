@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "../ops/shape.hpp"
+#include "../core/types.hpp"
 
 namespace xgrad::data
 {
@@ -29,6 +32,37 @@ namespace xgrad::data
         virtual std::size_t size() const = 0;
         // The examples at `indices`, stacked along a new first dim.
         virtual Batch<T, Target> get_batch(const std::vector<std::size_t>& indices) const = 0;
+    };
+
+    // What a Subset or a DataLoader reads from.  A named dataset is read where it is (it must outlive the
+    // reader, as with any view); a temporary is moved into storage that the reader and its copies share, so
+    // `DataLoader<float> loader(TensorDataset<float>(x, y), options)` never dangles; a shared_ptr is shared.
+    template <class T, class Target = IndexArray>
+    class DatasetSource
+    {
+    public:
+        using dataset_type = Dataset<T, Target>;
+
+        DatasetSource(const dataset_type& named) : dataset_(&named) {}
+        template <class Temporary, std::enable_if_t<std::is_base_of<dataset_type, Temporary>::value &&
+                                                        !std::is_reference<Temporary>::value,
+                                                    int> = 0>
+        DatasetSource(Temporary&& temporary)
+            : owned_(std::make_shared<Temporary>(std::move(temporary))), dataset_(owned_.get())
+        {
+        }
+        DatasetSource(std::shared_ptr<const dataset_type> shared) : owned_(std::move(shared)), dataset_(owned_.get())
+        {
+            if (dataset_ == nullptr)
+                throw value_error("dataset: a null shared_ptr was given as the dataset");
+        }
+
+        const dataset_type& operator*() const { return *dataset_; }
+        const dataset_type* operator->() const { return dataset_; }
+
+    private:
+        std::shared_ptr<const dataset_type> owned_;   // empty for a named dataset
+        const dataset_type* dataset_;
     };
 
     namespace detail
@@ -85,13 +119,13 @@ namespace xgrad::data
     class Subset : public Dataset<T, Target>
     {
     public:
-        Subset(const Dataset<T, Target>& dataset, std::vector<std::size_t> indices)
-            : dataset_(dataset), indices_(std::move(indices))
+        Subset(DatasetSource<T, Target> dataset, std::vector<std::size_t> indices)
+            : dataset_(std::move(dataset)), indices_(std::move(indices))
         {
             for (auto i : indices_)
-                if (i >= dataset.size())
+                if (i >= dataset_->size())
                     throw value_error("Subset: index " + std::to_string(i) + " is out of range for " +
-                                      std::to_string(dataset.size()) + " examples");
+                                      std::to_string(dataset_->size()) + " examples");
         }
         std::size_t size() const override { return indices_.size(); }
         Batch<T, Target> get_batch(const std::vector<std::size_t>& indices) const override
@@ -104,11 +138,11 @@ namespace xgrad::data
                                       std::to_string(indices_.size()) + " examples");
                 mapped.push_back(indices_[i]);
             }
-            return dataset_.get_batch(mapped);
+            return dataset_->get_batch(mapped);
         }
 
     private:
-        const Dataset<T, Target>& dataset_;
+        DatasetSource<T, Target> dataset_;
         std::vector<std::size_t> indices_;
     };
 }

@@ -14,7 +14,7 @@
 #include <zlib.h>
 
 #include "../core/tensor.hpp"
-#include "../ops/shape.hpp"
+#include "../core/types.hpp"
 
 namespace xgrad::data
 {

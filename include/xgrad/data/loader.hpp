@@ -4,6 +4,7 @@
 #pragma once
 
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "../core/creation.hpp"
@@ -37,8 +38,8 @@ namespace xgrad::data
     class DataLoader
     {
     public:
-        DataLoader(const Dataset<T, Target>& dataset, DataLoaderOptions options)
-            : dataset_(dataset), options_(options), rng_(options.seed)
+        DataLoader(DatasetSource<T, Target> dataset, DataLoaderOptions options)
+            : dataset_(std::move(dataset)), options_(options), rng_(options.seed)
         {
             if (options.batch_size == 0)
                 throw value_error("DataLoader: batch_size must be positive");
@@ -47,7 +48,7 @@ namespace xgrad::data
         // Batches per epoch.
         std::size_t size() const
         {
-            const std::size_t n = dataset_.size(), b = options_.batch_size;
+            const std::size_t n = dataset_->size(), b = options_.batch_size;
             return options_.drop_last ? n / b : (n + b - 1) / b;
         }
 
@@ -77,7 +78,7 @@ namespace xgrad::data
                     return;
                 const std::size_t b = loader_->options_.batch_size;
                 const std::size_t first = batch_ * b, last = std::min(first + b, order_.size());
-                current_ = loader_->dataset_.get_batch(std::vector<std::size_t>(order_.begin() + first, order_.begin() + last));
+                current_ = loader_->dataset_->get_batch(std::vector<std::size_t>(order_.begin() + first, order_.begin() + last));
             }
             const DataLoader* loader_;
             std::vector<std::size_t> order_;
@@ -88,7 +89,7 @@ namespace xgrad::data
         // Starts an epoch: a fresh shuffle when shuffling.
         iterator begin()
         {
-            std::vector<std::size_t> order = options_.shuffle ? random_permutation(dataset_.size(), rng_)
+            std::vector<std::size_t> order = options_.shuffle ? random_permutation(dataset_->size(), rng_)
                                                                : identity_order();
             return iterator(this, std::move(order), 0);
         }
@@ -100,12 +101,12 @@ namespace xgrad::data
     private:
         std::vector<std::size_t> identity_order() const
         {
-            std::vector<std::size_t> order(dataset_.size());
+            std::vector<std::size_t> order(dataset_->size());
             std::iota(order.begin(), order.end(), std::size_t(0));
             return order;
         }
 
-        const Dataset<T, Target>& dataset_;
+        DatasetSource<T, Target> dataset_;
         DataLoaderOptions options_;
         Generator rng_;
     };

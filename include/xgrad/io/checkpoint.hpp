@@ -7,8 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "../core/creation.hpp"
-#include "../nn/module.hpp"
+#include "../core/state_dict.hpp"
 #include "safetensors.hpp"
 
 namespace xgrad::io
@@ -20,11 +19,13 @@ namespace xgrad::io
         std::map<std::string, std::string> generators;   // name -> generator state as text
     };
 
-    template <class T, class Optim>
-    void save_checkpoint(const std::string& path, const nn::Module<T>& model, const Optim& optimizer,
+    // `model` and `optimizer` are anything with state_dict() (an nn::Module and an optim optimizer).
+    template <class Model, class Optim>
+    void save_checkpoint(const std::string& path, const Model& model, const Optim& optimizer,
                          const CheckpointInfo& info)
     {
-        nn::StateDict<T> state;
+        using T = typename Model::value_type;
+        StateDict<T> state;
         for (const auto& [name, value] : model.state_dict())
             state.insert("model." + name, value);
         for (const auto& [name, value] : optimizer.state_dict())
@@ -38,14 +39,15 @@ namespace xgrad::io
     }
 
     // Restores model and optimizer in place and returns the rest.
-    template <class T, class Optim>
-    CheckpointInfo load_checkpoint(const std::string& path, nn::Module<T>& model, Optim& optimizer)
+    template <class Model, class Optim>
+    CheckpointInfo load_checkpoint(const std::string& path, Model& model, Optim& optimizer)
     {
+        using T = typename Model::value_type;
         std::map<std::string, std::string> metadata;
-        const nn::StateDict<T> state = load_safetensors<T>(path, &metadata);
+        const StateDict<T> state = load_safetensors<T>(path, &metadata);
         if (metadata["format"] != "xgrad-checkpoint")
             throw io_error("load_checkpoint: " + path + " is not an xgrad checkpoint");
-        nn::StateDict<T> model_state, optimizer_state;
+        StateDict<T> model_state, optimizer_state;
         for (const auto& [name, value] : state)
         {
             if (name.rfind("model.", 0) == 0)

@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/state_dict.hpp"
 #include "../error.hpp"
-#include "../nn/module.hpp"
 
 namespace xgrad::io
 {
@@ -76,7 +76,7 @@ namespace xgrad::io
 
     // Writes `state` (name -> array, e.g. model.state_dict()) to `path` with optional string metadata.
     template <class T>
-    void save_safetensors(const nn::StateDict<T>& state, const std::string& path,
+    void save_safetensors(const StateDict<T>& state, const std::string& path,
                           const std::map<std::string, std::string>& metadata = {})
     {
         static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "F32 or F64 only");
@@ -129,7 +129,7 @@ namespace xgrad::io
     // does not match dtype and shape) throws io_error naming the file and the problem.
     // The file's "__metadata__" strings are stored into *metadata when it is given.
     template <class T>
-    nn::StateDict<T> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr)
+    StateDict<T> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr)
     {
         auto fail = [&](const std::string& what) { return io_error("load_safetensors: " + path + ": " + what); };
         std::ifstream in(path, std::ios::binary);
@@ -231,7 +231,7 @@ namespace xgrad::io
 
         if (!detail::host_is_little_endian())
             throw io_error("load_safetensors: big-endian hosts are not supported");
-        nn::StateDict<T> state;
+        StateDict<T> state;
         const std::uint64_t data_start = 8 + header_size;
         for (const auto& entry : entries)
         {

@@ -17,7 +17,7 @@
 #include <xtensor/xview.hpp>
 
 #include "../core/tensor.hpp"
-#include "../ops/shape.hpp"
+#include "../core/types.hpp"
 
 namespace xgrad::metrics
 {

@@ -9,6 +9,31 @@
 
 namespace xgrad::nn
 {
+    // The activation between the two linear layers of a Transformer block.
+    enum class Activation
+    {
+        relu,
+        gelu
+    };
+
+    inline const char* to_string(Activation activation) { return activation == Activation::gelu ? "gelu" : "relu"; }
+
+    // PyTorch's name of the activation ("relu" or "gelu"), parsed once where a layer is built.
+    inline Activation parse_activation(const std::string& name, const char* who)
+    {
+        if (name == "relu")
+            return Activation::relu;
+        if (name == "gelu")
+            return Activation::gelu;
+        throw value_error(std::string(who) + ": activation must be \"relu\" or \"gelu\", got \"" + name + "\"");
+    }
+
+    template <class T>
+    Tensor<T> activate(Activation activation, const Tensor<T>& x)
+    {
+        return activation == Activation::gelu ? gelu(x) : relu(x);
+    }
+
     template <class T = float>
     class ReLU : public Module<T>
     {
@@ -37,13 +62,14 @@ namespace xgrad::nn
     class GELU : public Module<T>
     {
     public:
-        explicit GELU(std::string approximate = "none") : approximate_(std::move(approximate)) {}
+        explicit GELU(GeluApproximation approximate = GeluApproximation::none) : approximate_(approximate) {}
+        explicit GELU(const std::string& approximate) : approximate_(parse_gelu_approximation(approximate, "GELU")) {}
         Tensor<T> forward(const Tensor<T>& input) override { return gelu(input, approximate_); }
         std::string type_name() const override { return "GELU"; }
-        std::string extra_repr() const override { return "approximate='" + approximate_ + "'"; }
+        std::string extra_repr() const override { return std::string("approximate='") + to_string(approximate_) + "'"; }
 
     private:
-        std::string approximate_;
+        GeluApproximation approximate_;
     };
 
     template <class T = float>

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "../ops/norm.hpp"
+#include "../ops/embedding.hpp"
 #include "init.hpp"
 #include "module.hpp"
 
@@ -26,7 +26,7 @@ namespace xgrad::nn
         // indices: any shape   ->   (indices.shape..., embedding_dim)
         Tensor<T> forward(const IndexArray& indices) { return embedding(indices, weight); }
         // Ids stored in a tensor (whole numbers; anything else is a value_error).
-        Tensor<T> forward(const Tensor<T>& ids) override { return forward(xgrad::detail::labels_from(ids, "Embedding")); }
+        Tensor<T> forward(const Tensor<T>& ids) override { return embedding(xgrad::detail::indices_from(ids.value(), "Embedding"), weight); }
         Tensor<T> operator()(const IndexArray& indices) { return forward(indices); }
         using Module<T>::operator();
 

@@ -4,27 +4,9 @@
 #include <cmath>
 #include <string>
 
-#include "../ops/elementwise.hpp"
 #include "../ops/linalg.hpp"
 #include "init.hpp"
 #include "module.hpp"
-
-namespace xgrad
-{
-    // y = x W^T + b     x: (..., in)   W: (out, in)   b: (out)   y: (..., out)
-    // The product uses W transposed in place (no copy); gradients come from matmul and add.
-    template <class T>
-    Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>())
-    {
-        if (input.ndim() == 0 || weight.ndim() != 2 || input.shape(-1) != weight.shape(1))
-            throw shape_error("linear: input of shape " + shape_string(input.shape()) +
-                              " does not fit weight of shape " + shape_string(weight.shape()) +
-                              " (expected input (..., " + std::to_string(weight.ndim() == 2 ? weight.shape(1) : 0) +
-                              "))");
-        const Tensor<T> product = matmul(input, weight, false, true);
-        return bias.defined() ? add(product, bias) : product;
-    }
-}
 
 namespace xgrad::nn
 {

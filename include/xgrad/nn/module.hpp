@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../core/autograd.hpp"
+#include "../core/state_dict.hpp"
 #include "../core/tensor.hpp"
 
 namespace xgrad::nn
@@ -24,44 +25,8 @@ namespace xgrad::nn
         return out.str();
     }
 
-    // Named arrays in a fixed order: what state_dict() returns and load_state_dict() takes (and what
-    // io::save_safetensors writes).
-    template <class T>
-    class StateDict
-    {
-    public:
-        using Entry = std::pair<std::string, xt::xarray<T>>;
-
-        void insert(std::string name, xt::xarray<T> value)
-        {
-            if (contains(name))
-                throw value_error("state dict: duplicate entry '" + name + "'");
-            entries_.emplace_back(std::move(name), std::move(value));
-        }
-        bool contains(const std::string& name) const { return find(name) != nullptr; }
-        const xt::xarray<T>& at(const std::string& name) const
-        {
-            const auto* value = find(name);
-            if (value == nullptr)
-                throw value_error("state dict: no entry named '" + name + "'");
-            return *value;
-        }
-        const xt::xarray<T>& operator[](const std::string& name) const { return at(name); }
-        std::size_t size() const { return entries_.size(); }
-        bool empty() const { return entries_.empty(); }
-        auto begin() const { return entries_.begin(); }
-        auto end() const { return entries_.end(); }
-
-    private:
-        const xt::xarray<T>* find(const std::string& name) const
-        {
-            for (const auto& [key, value] : entries_)
-                if (key == name)
-                    return &value;
-            return nullptr;
-        }
-        std::vector<Entry> entries_;
-    };
+    // The named arrays of a module's state (core/state_dict.hpp), by the name torch.nn users know it by.
+    using xgrad::StateDict;
 
     template <class T = float>
     class Module

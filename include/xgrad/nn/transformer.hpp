@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "../ops/activation.hpp"
 #include "../ops/dropout.hpp"
+#include "activation.hpp"
 #include "attention.hpp"
 #include "dropout.hpp"
 #include "linear.hpp"
@@ -40,7 +40,7 @@ namespace xgrad::nn
         std::size_t nhead;
         std::size_t dim_feedforward = 2048;
         double dropout = 0.1;
-        std::string activation = "relu";   // or "gelu"
+        Activation activation = Activation::relu;
         double layer_norm_eps = 1e-5;
         bool norm_first = false;           // pre-norm (true) or post-norm (false, the original Transformer)
     };
@@ -53,9 +53,6 @@ namespace xgrad::nn
     public:
         explicit TransformerEncoderLayer(TransformerEncoderLayerOptions options) : options_(std::move(options))
         {
-            if (options_.activation != "relu" && options_.activation != "gelu")
-                throw value_error("TransformerEncoderLayer: activation must be \"relu\" or \"gelu\", got \"" +
-                                  options_.activation + "\"");
             self_attn = this->register_module("self_attn",
                                               MultiheadAttention<T>(options_.d_model, options_.nhead, options_.dropout));
             linear1 = this->register_module("linear1", Linear<T>(options_.d_model, options_.dim_feedforward));
@@ -67,9 +64,10 @@ namespace xgrad::nn
             dropout2 = this->register_module("dropout2", Dropout<T>(options_.dropout));
         }
         TransformerEncoderLayer(std::size_t d_model, std::size_t nhead, std::size_t dim_feedforward = 2048,
-                                double dropout = 0.1, std::string activation = "relu", bool norm_first = false)
-            : TransformerEncoderLayer(TransformerEncoderLayerOptions{d_model, nhead, dim_feedforward, dropout,
-                                                                     std::move(activation), 1e-5, norm_first})
+                                double dropout = 0.1, const std::string& activation = "relu", bool norm_first = false)
+            : TransformerEncoderLayer(TransformerEncoderLayerOptions{
+                  d_model, nhead, dim_feedforward, dropout, parse_activation(activation, "TransformerEncoderLayer"),
+                  1e-5, norm_first})
         {
         }
 
@@ -87,7 +85,7 @@ namespace xgrad::nn
             };
             auto feed_forward = [&](const Tensor<T>& x) {
                 const Tensor<T> hidden = linear1->forward(x);
-                const Tensor<T> activated = options_.activation == "gelu" ? gelu(hidden) : relu(hidden);
+                const Tensor<T> activated = activate(options_.activation, hidden);
                 return dropout2->forward(linear2->forward(dropout->forward(activated)));
             };
             if (options_.norm_first)

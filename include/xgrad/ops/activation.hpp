@@ -76,27 +76,54 @@ namespace xgrad
         });
     }
 
-    // Gaussian error linear unit.  approximate = "none": y = x * Phi(x) with Phi the standard normal CDF,
-    //   =>  dL/dx = dL/dy * (Phi(x) + x * phi(x)),  Phi(x) = (1 + erf(x / sqrt(2))) / 2,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
-    // "tanh": y = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), composite (no backward of its own).
-    template <class T>
-    Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none")
+    // The two forms of GELU: torch's `approximate` argument, "none" (exact) or "tanh".
+    enum class GeluApproximation
     {
-        if (approximate == "none")
-            return make_result<T>("gelu", kernels::gelu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
-                if (!is_grad_enabled())
-                    return {constant<T>(kernels::gelu_backward(x.value(), dout.value()))};
-                const Tensor<T> cdf = mul(add(T(1), erf(mul(x, T(0.70710678118654752440084436210485)))), T(0.5));
-                const Tensor<T> pdf = mul(exp(mul(mul(x, x), T(-0.5))), T(0.39894228040143267793994605993438));
-                return {mul(dout, add(cdf, mul(x, pdf)))};
-            });
-        if (approximate == "tanh")
+        none,
+        tanh
+    };
+
+    inline const char* to_string(GeluApproximation approximate)
+    {
+        return approximate == GeluApproximation::tanh ? "tanh" : "none";
+    }
+
+    // PyTorch's spelling of the form, parsed once (by a layer's constructor, not on every forward).
+    inline GeluApproximation parse_gelu_approximation(const std::string& name, const char* who = "gelu")
+    {
+        if (name == "none")
+            return GeluApproximation::none;
+        if (name == "tanh")
+            return GeluApproximation::tanh;
+        throw value_error(std::string(who) + ": approximate must be \"none\" or \"tanh\", got \"" + name + "\"");
+    }
+
+    // Gaussian error linear unit.  Exact: y = x * Phi(x) with Phi the standard normal CDF,
+    //   =>  dL/dx = dL/dy * (Phi(x) + x * phi(x)),  Phi(x) = (1 + erf(x / sqrt(2))) / 2,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+    // tanh: y = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), composite (no backward of its own).
+    template <class T>
+    Tensor<T> gelu(const Tensor<T>& x, GeluApproximation approximate = GeluApproximation::none)
+    {
+        if (approximate == GeluApproximation::tanh)
         {
             const T sqrt_2_over_pi = T(0.79788456080286535587989211986876);
             const Tensor<T> inner = mul(add(x, mul(pow(x, 3), T(0.044715))), sqrt_2_over_pi);
             return mul(mul(x, T(0.5)), add(T(1), tanh(inner)));
         }
-        throw value_error("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+        return make_result<T>("gelu", kernels::gelu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
+            if (!is_grad_enabled())
+                return {constant<T>(kernels::gelu_backward(x.value(), dout.value()))};
+            const Tensor<T> cdf = mul(add(T(1), erf(mul(x, T(0.70710678118654752440084436210485)))), T(0.5));
+            const Tensor<T> pdf = mul(exp(mul(mul(x, x), T(-0.5))), T(0.39894228040143267793994605993438));
+            return {mul(dout, add(cdf, mul(x, pdf)))};
+        });
+    }
+
+    // gelu(x, "tanh"), with PyTorch's name of the form.
+    template <class T>
+    Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate)
+    {
+        return gelu(x, parse_gelu_approximation(approximate));
     }
 
     // y = exp(x) / sum(exp(x)) along dim   =>  dL/dx = y * (dL/dy - sum(dL/dy * y, dim))

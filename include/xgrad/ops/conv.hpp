@@ -18,15 +18,8 @@
 
 namespace xgrad
 {
-    using Size2 = std::array<std::size_t, 2>;
-
     namespace detail
     {
-        inline std::string size2_string(const Size2& s)
-        {
-            return "(" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ")";
-        }
-
         // Everything the three convolution ops share: the sizes of input (N, C_in, H, W), weight
         // (C_out, C_in/groups, kh, kw) and output (N, C_out, OH, OW), checked once.
         struct Conv2dGeometry
@@ -59,9 +52,9 @@ namespace xgrad
                                       "got shape " +
                                       shape_string(weight));
                 if (stride[0] == 0 || stride[1] == 0)
-                    throw value_error(name + ": stride must be positive, got " + size2_string(stride));
+                    throw value_error(name + ": stride must be positive, got " + shape_string(stride));
                 if (dilation[0] == 0 || dilation[1] == 0)
-                    throw value_error(name + ": dilation must be positive, got " + size2_string(dilation));
+                    throw value_error(name + ": dilation must be positive, got " + shape_string(dilation));
                 if (groups == 0)
                     throw value_error(name + ": groups must be positive, got 0");
                 if (input[1] % groups != 0 || weight[0] % groups != 0)
@@ -95,11 +88,11 @@ namespace xgrad
                 const std::size_t span_h = dilation[0] * (weight[2] - 1) + 1;
                 const std::size_t span_w = dilation[1] * (weight[3] - 1) + 1;
                 if (span_h > input[2] + 2 * padding[0] || span_w > input[3] + 2 * padding[1])
-                    throw shape_error(name + ": kernel " + size2_string({weight[2], weight[3]}) + " (dilation " +
-                                      size2_string(dilation) + ") is larger than the padded input " +
-                                      size2_string({input[2] + 2 * padding[0], input[3] + 2 * padding[1]}) +
+                    throw shape_error(name + ": kernel " + shape_string(Size2{weight[2], weight[3]}) + " (dilation " +
+                                      shape_string(dilation) + ") is larger than the padded input " +
+                                      shape_string(Size2{input[2] + 2 * padding[0], input[3] + 2 * padding[1]}) +
                                       " (input " + shape_string(input) + ", weight " + shape_string(weight) +
-                                      ", padding " + size2_string(padding) + ")");
+                                      ", padding " + shape_string(padding) + ")");
                 s.out_h = (input[2] + 2 * padding[0] - span_h) / stride[0] + 1;
                 s.out_w = (input[3] + 2 * padding[1] - span_w) / stride[1] + 1;
                 return g;

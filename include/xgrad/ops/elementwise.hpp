@@ -11,6 +11,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "../core/autograd.hpp"
 #include "../core/broadcast.hpp"
 #include "../core/tensor.hpp"
 #include "../kernels/map.hpp"

@@ -1,6 +1,6 @@
 // Matrix products: matmul with torch.matmul's rules (1-D, 2-D, and batched with broadcast batch dims),
 // all computed by the SIMD GEMM kernel, transposed operands included, so that the backward pass never
-// materialises a transpose.
+// materialises a transpose; and linear (x W^T + b), the product every dense layer makes.
 #pragma once
 
 #include "../kernels/gemm.hpp"
@@ -139,5 +139,19 @@ namespace xgrad
             return broadcast_to(x, full);
         };
         return detail::batched_matmul(expanded(a, sa), expanded(b, sb), trans_a, trans_b);
+    }
+
+    // y = x W^T + b     x: (..., in)   W: (out, in)   b: (out)   y: (..., out)
+    // The product uses W transposed in place (no copy); gradients come from matmul and add.
+    template <class T>
+    Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>())
+    {
+        if (input.ndim() == 0 || weight.ndim() != 2 || input.shape(-1) != weight.shape(1))
+            throw shape_error("linear: input of shape " + shape_string(input.shape()) +
+                              " does not fit weight of shape " + shape_string(weight.shape()) +
+                              " (expected input (..., " + std::to_string(weight.ndim() == 2 ? weight.shape(1) : 0) +
+                              "))");
+        const Tensor<T> product = matmul(input, weight, false, true);
+        return bias.defined() ? add(product, bias) : product;
     }
 }

@@ -180,7 +180,7 @@ namespace xgrad
     Tensor<T> nll_loss(const Tensor<T>& log_probs, const Tensor<T>& target, Reduction reduction = Reduction::mean,
                        std::int64_t ignore_index = -100)
     {
-        return nll_loss(log_probs, detail::labels_from(target, "nll_loss"), reduction, ignore_index);
+        return nll_loss(log_probs, detail::indices_from(target.value(), "nll_loss"), reduction, ignore_index);
     }
 
     // Softmax cross-entropy of logits (N, C) (or (C), or (N, C, d1, ...)) against integer class targets,
@@ -211,7 +211,7 @@ namespace xgrad
                                   " fits input of shape " + shape_string(logits.shape()) + " neither as class "
                                   "probabilities (the input's shape) nor as class indices (shape " +
                                   shape_string(label_shape) + ")");
-            return cross_entropy(logits, detail::labels_from(target, "cross_entropy"), reduction, label_smoothing,
+            return cross_entropy(logits, detail::indices_from(target.value(), "cross_entropy"), reduction, label_smoothing,
                                  ignore_index);
         }
         const auto dim = static_cast<std::ptrdiff_t>(detail::class_dim(logits));

@@ -1,5 +1,5 @@
 // Normalisation ops: layer_norm (fused kernels, its backward rule also in tensor ops for second
-// derivatives), batch_norm (composed from differentiable primitives), and embedding lookup.
+// derivatives), batch_norm (composed from differentiable primitives).
 #pragma once
 
 #include <optional>
@@ -147,20 +147,5 @@ namespace xgrad
         if (weight.defined())
             y = mul(y, per_channel(weight));
         return bias.defined() ? add(y, per_channel(bias)) : y;
-    }
-
-    // Rows of `weight` (num_embeddings, dim) picked by integer indices: y has shape indices.shape + (dim).
-    // The gradient goes to the picked rows (index_select's backward adds into them).
-    template <class T>
-    Tensor<T> embedding(const IndexArray& indices, const Tensor<T>& weight)
-    {
-        if (weight.ndim() != 2)
-            throw shape_error("embedding: weight must be (num_embeddings, embedding_dim), got shape " +
-                              shape_string(weight.shape()));
-        IndexArray flat = indices;
-        flat.reshape({indices.size()});
-        Dims shape(indices.shape().begin(), indices.shape().end());
-        shape.push_back(static_cast<std::ptrdiff_t>(weight.shape(1)));
-        return reshape(index_select(weight, 0, flat), shape);
     }
 }

@@ -15,17 +15,10 @@
 
 namespace xgrad
 {
-    using Size2 = std::array<std::size_t, 2>;
-
     namespace detail
     {
         using PoolIndex = std::shared_ptr<const std::vector<std::size_t>>;   // (N·C, OH·OW) positions in a plane
         using PoolWindows = std::shared_ptr<const kernels::pool_windows>;
-
-        inline std::string pool_size2_string(const Size2& s)
-        {
-            return "(" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ")";
-        }
 
         inline void check_pool_input(const char* op, const Shape& shape)
         {
@@ -40,16 +33,16 @@ namespace xgrad
             const std::string name(op);
             check_pool_input(op, shape);
             if (kernel[0] == 0 || kernel[1] == 0)
-                throw value_error(name + ": kernel size must be positive, got " + pool_size2_string(kernel));
+                throw value_error(name + ": kernel size must be positive, got " + shape_string(kernel));
             if (stride[0] == 0 || stride[1] == 0)
-                throw value_error(name + ": stride must be positive, got " + pool_size2_string(stride));
+                throw value_error(name + ": stride must be positive, got " + shape_string(stride));
             if (2 * padding[0] > kernel[0] || 2 * padding[1] > kernel[1])
-                throw value_error(name + ": padding " + pool_size2_string(padding) +
-                                  " must be at most half the kernel size " + pool_size2_string(kernel));
+                throw value_error(name + ": padding " + shape_string(padding) +
+                                  " must be at most half the kernel size " + shape_string(kernel));
             if (kernel[0] > shape[2] + 2 * padding[0] || kernel[1] > shape[3] + 2 * padding[1])
-                throw shape_error(name + ": kernel " + pool_size2_string(kernel) + " is larger than the padded input " +
-                                  pool_size2_string({shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]}) +
-                                  " (input " + shape_string(shape) + ", padding " + pool_size2_string(padding) + ")");
+                throw shape_error(name + ": kernel " + shape_string(kernel) + " is larger than the padded input " +
+                                  shape_string(Size2{shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]}) +
+                                  " (input " + shape_string(shape) + ", padding " + shape_string(padding) + ")");
             kernels::pool_windows windows;
             windows.in_h = shape[2];
             windows.in_w = shape[3];
@@ -242,7 +235,7 @@ namespace xgrad
         detail::check_pool_input("adaptive_avg_pool2d", shape);
         if (output_size[0] == 0 || output_size[1] == 0)
             throw value_error("adaptive_avg_pool2d: output size must be positive, got " +
-                              detail::pool_size2_string(output_size));
+                              shape_string(output_size));
         if (shape[2] == 0 || shape[3] == 0)
             throw shape_error("adaptive_avg_pool2d: input " + shape_string(shape) + " has an empty plane");
         kernels::pool_windows windows;

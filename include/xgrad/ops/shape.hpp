@@ -17,11 +17,6 @@
 
 namespace xgrad
 {
-    // Integer indices (class labels, gathered positions).
-    using IndexArray = xt::xarray<std::int64_t>;
-    // Dimensions given by the user, negative ones counting from the end.
-    using Dims = std::vector<std::ptrdiff_t>;
-
     namespace detail
     {
         inline std::size_t product(const Shape& shape, std::size_t from, std::size_t to)
@@ -52,22 +47,6 @@ namespace xgrad
             for (std::size_t o = 0; o < outer; ++o)
                 std::copy_n(source + (o * source_extent + source_start) * inner, length * inner,
                             target + (o * target_extent + target_start) * inner);
-        }
-
-        // Integer class labels from a tensor holding whole numbers.
-        template <class T>
-        IndexArray labels_from(const Tensor<T>& target, const char* op)
-        {
-            IndexArray labels(target.value().shape());
-            for (std::size_t i = 0; i < labels.size(); ++i)
-            {
-                const T v = target.value().data()[i];
-                if (!std::isfinite(v) || v != std::floor(v))
-                    throw value_error(std::string(op) + ": target " + std::to_string(v) + " at position " +
-                                      std::to_string(i) + " is not a class index");
-                labels.data()[i] = static_cast<std::int64_t>(v);
-            }
-            return labels;
         }
 
         inline void check_indices(const IndexArray& index, std::size_t extent, const char* op)

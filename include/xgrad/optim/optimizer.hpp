@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "../config.hpp"
+#include "../core/state_dict.hpp"
 #include "../core/tensor.hpp"
-#include "../nn/module.hpp"
 
 namespace xgrad::optim
 {
@@ -49,9 +49,9 @@ namespace xgrad::optim
         const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
         // The optimizer's state, by name "<group>.<param>.<buffer>" plus "step": for checkpoints.
-        nn::StateDict<T> state_dict() const
+        StateDict<T> state_dict() const
         {
-            nn::StateDict<T> state;
+            StateDict<T> state;
             state.insert("step", xt::xarray<T>(static_cast<T>(step_count_)));
             for (const auto& [key, value] : state_)
                 state.insert(key, value);
@@ -59,7 +59,7 @@ namespace xgrad::optim
         }
         // Restores what state_dict() saved (strict: the same parameters with the same shapes).  An entry that
         // names no parameter of this optimizer, or has another shape, throws and nothing is changed.
-        void load_state_dict(const nn::StateDict<T>& saved)
+        void load_state_dict(const StateDict<T>& saved)
         {
             std::map<std::string, xt::xarray<T>> restored;
             for (const auto& [key, value] : saved)

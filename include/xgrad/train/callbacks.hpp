@@ -21,8 +21,21 @@
 
 namespace xgrad::train
 {
+    // Which way a monitored value improves: min for a loss, max for an accuracy.
+    enum class Mode
+    {
+        min,
+        max
+    };
+
     namespace detail
     {
+        // True when `value` is better than `best` by more than `min_delta` in direction `mode`.
+        inline bool improves(Mode mode, double value, double best, double min_delta = 0.0)
+        {
+            return mode == Mode::min ? value < best - min_delta : value > best + min_delta;
+        }
+
         // The logged value of `monitor`, or a value_error listing what was logged.
         inline double monitored(const Logs& logs, const std::string& monitor, const char* who)
         {
@@ -37,9 +50,6 @@ namespace xgrad::train
             }
             return found->second;
         }
-
-        // "loss" and "val_loss" improve downwards; accuracies upwards.
-        inline bool lower_is_better(const std::string& monitor) { return monitor.find("loss") != std::string::npos; }
 
         inline std::string format_duration(double seconds)
         {
@@ -101,22 +111,22 @@ namespace xgrad::train
     };
 
     // Stops when `monitor` has not improved by more than min_delta for `patience` epochs; optionally puts
-    // back the weights of the best epoch.
+    // back the weights of the best epoch.  `mode` says which way is better: Mode::max for an accuracy.
     template <class T>
     class EarlyStopping : public Callback
     {
     public:
         EarlyStopping(nn::Module<T>& model, std::string monitor = "val_loss", std::size_t patience = 5,
-                      double min_delta = 0.0, bool restore_best_weights = true)
+                      double min_delta = 0.0, bool restore_best_weights = true, Mode mode = Mode::min)
             : model_(model), monitor_(std::move(monitor)), patience_(patience), min_delta_(min_delta),
-              restore_(restore_best_weights), lower_is_better_(detail::lower_is_better(monitor_))
+              restore_(restore_best_weights), mode_(mode)
         {
         }
 
         void on_epoch_end(RunState& state, Logs& logs) override
         {
             const double value = detail::monitored(logs, monitor_, "EarlyStopping");
-            const bool improved = !best_ || (lower_is_better_ ? value < *best_ - min_delta_ : value > *best_ + min_delta_);
+            const bool improved = !best_ || detail::improves(mode_, value, *best_, min_delta_);
             if (improved)
             {
                 best_ = value;
@@ -144,7 +154,7 @@ namespace xgrad::train
         std::size_t patience_;
         double min_delta_;
         bool restore_;
-        bool lower_is_better_;
+        Mode mode_;
         std::optional<double> best_;
         std::size_t best_epoch_ = 0;
         std::size_t waited_ = 0;
@@ -152,15 +162,15 @@ namespace xgrad::train
     };
 
     // Saves the weights as safetensors: after every epoch to `last_path` (if not empty), and to `best_path`
-    // whenever `monitor` improves.  Saves are atomic, so an interrupted run never destroys a saved file.
+    // whenever `monitor` improves (in direction `mode`).  Saves are atomic, so an interrupted run never destroys a saved file.
     template <class T>
     class ModelCheckpoint : public Callback
     {
     public:
         ModelCheckpoint(const nn::Module<T>& model, std::string best_path, std::string last_path = "",
-                        std::string monitor = "val_loss")
+                        std::string monitor = "val_loss", Mode mode = Mode::min)
             : model_(model), best_path_(std::move(best_path)), last_path_(std::move(last_path)),
-              monitor_(std::move(monitor)), lower_is_better_(detail::lower_is_better(monitor_))
+              monitor_(std::move(monitor)), mode_(mode)
         {
         }
 
@@ -172,7 +182,7 @@ namespace xgrad::train
             if (best_path_.empty())
                 return;
             const double value = detail::monitored(logs, monitor_, "ModelCheckpoint");
-            if (!best_ || (lower_is_better_ ? value < *best_ : value > *best_))
+            if (!best_ || detail::improves(mode_, value, *best_))
             {
                 best_ = value;
                 io::save_safetensors(model_.state_dict(), best_path_, metadata);
@@ -182,7 +192,7 @@ namespace xgrad::train
     private:
         const nn::Module<T>& model_;
         std::string best_path_, last_path_, monitor_;
-        bool lower_is_better_;
+        Mode mode_;
         std::optional<double> best_;
     };
 

@@ -1,0 +1,53 @@
+// StateDict: named arrays in a fixed order.  Modules and optimizers give their state as one, checkpoints
+// and safetensors files store one; it lives at the bottom so that io/ and optim/ need no layer above them.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "../error.hpp"
+
+namespace xgrad
+{
+    // What Module::state_dict() and Optimizer::state_dict() return and their load_state_dict() take, and
+    // what io::save_safetensors writes.
+    template <class T>
+    class StateDict
+    {
+    public:
+        using Entry = std::pair<std::string, xt::xarray<T>>;
+
+        void insert(std::string name, xt::xarray<T> value)
+        {
+            if (contains(name))
+                throw value_error("state dict: duplicate entry '" + name + "'");
+            entries_.emplace_back(std::move(name), std::move(value));
+        }
+        bool contains(const std::string& name) const { return find(name) != nullptr; }
+        const xt::xarray<T>& at(const std::string& name) const
+        {
+            const auto* value = find(name);
+            if (value == nullptr)
+                throw value_error("state dict: no entry named '" + name + "'");
+            return *value;
+        }
+        const xt::xarray<T>& operator[](const std::string& name) const { return at(name); }
+        std::size_t size() const { return entries_.size(); }
+        bool empty() const { return entries_.empty(); }
+        auto begin() const { return entries_.begin(); }
+        auto end() const { return entries_.end(); }
+
+    private:
+        const xt::xarray<T>* find(const std::string& name) const
+        {
+            for (const auto& [key, value] : entries_)
+                if (key == name)
+                    return &value;
+            return nullptr;
+        }
+        std::vector<Entry> entries_;
+    };
+}
