@@ -17,9 +17,11 @@ install(FILES
     ${CMAKE_CURRENT_BINARY_DIR}/xgradConfigVersion.cmake
     DESTINATION ${XGRAD_CMAKE_DIR})
 
-# The .pc file finds its prefix relative to itself, so `cmake --install --prefix <dir>` relocates it.
-file(RELATIVE_PATH XGRAD_PC_PREFIX "/root/${CMAKE_INSTALL_DATADIR}/pkgconfig" "/root")
-string(REGEX REPLACE "/$" "" XGRAD_PC_PREFIX "${XGRAD_PC_PREFIX}")
+# The .pc file finds its prefix relative to itself, so `cmake --install --prefix <dir>` relocates it: one
+# ".." for each folder of <datadir>/pkgconfig (share/pkgconfig gives ../..).
+string(REPLACE "/" ";" xgrad_pc_folders "${CMAKE_INSTALL_DATADIR}/pkgconfig")
+list(TRANSFORM xgrad_pc_folders REPLACE ".+" "..")
+list(JOIN xgrad_pc_folders "/" XGRAD_PC_PREFIX)
 configure_file(cmake/xgrad.pc.in ${CMAKE_CURRENT_BINARY_DIR}/xgrad.pc @ONLY)
 # Header-only, so the .pc file goes to share/, where pkg-config looks on every architecture.
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xgrad.pc DESTINATION ${CMAKE_INSTALL_DATADIR}/pkgconfig)

@@ -139,6 +139,14 @@ TEST_CASE("gelu: exact and tanh forms, bad approximate name")
 
     const Tensor<float> f(xt::xarray<float>{1.f});
     CHECK(gelu(f).item() == doctest::Approx(0.8413447f));
+
+    // The enum and PyTorch's names give the same forms; the name is parsed once, where a layer is built.
+    CHECK(gelu(x, GeluApproximation::tanh).value() == approx);
+    CHECK(gelu(x, GeluApproximation::none).value() == exact);
+    CHECK(nn::GELU<double>(GeluApproximation::tanh)(x).value() == approx);
+    CHECK(nn::GELU<double>("tanh").extra_repr() == "approximate='tanh'");
+    CHECK(nn::GELU<double>().extra_repr() == "approximate='none'");
+    check_error<value_error>([&] { nn::GELU<double> layer("exact"); }, {"GELU", "exact"});
 }
 
 TEST_CASE("activations: gradcheck and gradgradcheck")

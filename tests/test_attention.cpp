@@ -188,6 +188,22 @@ TEST_CASE("MultiheadAttention: attention dropout acts in training only")
     CHECK(attention(x).value() == attention(x).value());
 }
 
+TEST_CASE("TransformerEncoderLayer: the activation as an enum or as PyTorch's name, checked once at construction")
+{
+    const auto x = normal_leaf({2, 3, 4}, 52);
+    for (const auto& [name, activation] : {std::pair{"relu", nn::Activation::relu}, std::pair{"gelu", nn::Activation::gelu}})
+    {
+        manual_seed(7);
+        nn::TransformerEncoderLayer<double> by_name(4, 2, 6, 0.0, name, true);
+        manual_seed(7);
+        nn::TransformerEncoderLayer<double> by_enum(nn::TransformerEncoderLayerOptions{4, 2, 6, 0.0, activation, 1e-5, true});
+        CHECK(by_name.forward(x, std::nullopt).value() == by_enum.forward(x, std::nullopt).value());
+        CHECK(std::string(nn::to_string(activation)) == name);
+    }
+    check_error<value_error>([] { nn::TransformerEncoderLayer<double> layer(4, 2, 6, 0.0, "swish"); },
+                             {"TransformerEncoderLayer", "swish"});
+}
+
 TEST_CASE("TransformerEncoderLayer with dropout 0: gradients match finite differences, post- and pre-norm")
 {
     for (const bool norm_first : {false, true})

@@ -176,6 +176,43 @@ TEST_CASE("TensorDataset and Subset")
     CHECK(seen == std::vector<std::int64_t>{5, 1, 3});
 }
 
+TEST_CASE("Subset and DataLoader keep a temporary dataset alive, share a shared_ptr one, refer to a named one")
+{
+    auto targets_of = [](data::DataLoader<float>& loader) {
+        std::vector<std::int64_t> seen;
+        for (const auto& b : loader)
+            for (std::size_t r = 0; r < b.size(); ++r)
+                seen.push_back(b.targets(r));
+        return seen;
+    };
+    // A temporary is moved into the reader: nothing dangles once the full expression ends (ASan checks this in CI).
+    data::DataLoader<float> from_temporary(numbered(5), {2, false, false, 0});
+    CHECK(targets_of(from_temporary) == std::vector<std::int64_t>{0, 1, 2, 3, 4});
+    data::Subset<float> subset_of_temporary(numbered(6), {4, 2});
+    CHECK(subset_of_temporary.get_batch({0, 1}).targets == IndexArray{4, 2});
+    data::DataLoader<float> loader_of_temporary_subset(data::Subset<float>(numbered(6), {5, 0}), {4, false, false, 0});
+    CHECK(targets_of(loader_of_temporary_subset) == std::vector<std::int64_t>{5, 0});
+
+    // A copy of a loader shares the moved-in dataset; the original can go first.
+    auto copy = std::make_unique<data::DataLoader<float>>(numbered(3), data::DataLoaderOptions{3});
+    data::DataLoader<float> second = *copy;
+    copy.reset();
+    CHECK(targets_of(second) == std::vector<std::int64_t>{0, 1, 2});
+
+    std::shared_ptr<const data::Dataset<float>> shared = std::make_shared<data::TensorDataset<float>>(numbered(4));
+    data::DataLoader<float> from_shared(shared, {4});
+    shared.reset();
+    CHECK(targets_of(from_shared) == std::vector<std::int64_t>{0, 1, 2, 3});
+    CHECK_THROWS_AS(data::DataLoader<float>(std::shared_ptr<const data::Dataset<float>>(), {4}), value_error);
+
+    // A named dataset is read where it is, not copied: a change to it is seen.
+    auto named = numbered(2);
+    data::DataLoader<float> from_named(named, {2});
+    CHECK(targets_of(from_named) == std::vector<std::int64_t>{0, 1});
+    named = numbered(3);
+    CHECK(targets_of(from_named) == std::vector<std::int64_t>{0, 1, 2});
+}
+
 TEST_CASE("IDX files, plain and gzip, every element type")
 {
     TempDir dir;

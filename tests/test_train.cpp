@@ -100,6 +100,39 @@ TEST_CASE("EarlyStopping stops after `patience` epochs without improvement and r
         CHECK(value == weights_before.at(name));
 }
 
+TEST_CASE("EarlyStopping and ModelCheckpoint improve in the direction their mode gives, whatever the name")
+{
+    TempDir dir;
+    auto model = small_model();
+    // The same sequence of monitored values, read as a loss (min) and as an accuracy (max).
+    const std::vector<double> values{0.5, 0.7, 0.6, 0.65, 0.4};
+    auto run = [&](train::Mode mode) {
+        train::EarlyStopping<float> stopper(model, "val_accuracy", /*patience=*/2, 0.0, /*restore=*/false, mode);
+        train::RunState state;
+        for (std::size_t e = 0; e < values.size() && !state.stop_training; ++e)
+        {
+            state.epoch = e + 1;
+            train::Logs logs{{"val_accuracy", values[e]}};
+            stopper.on_epoch_end(state, logs);
+        }
+        return std::make_pair(stopper.best_epoch(), state.epoch);
+    };
+    CHECK(run(train::Mode::max) == std::make_pair(std::size_t(2), std::size_t(4)));   // 0.7 best, 0.6 and 0.65 worse
+    CHECK(run(train::Mode::min) == std::make_pair(std::size_t(1), std::size_t(3)));   // 0.5 best, 0.7 and 0.6 worse
+
+    // ModelCheckpoint writes its best file at each improvement only.
+    train::ModelCheckpoint<float> checkpoint(model, dir.file("best.safetensors"), "", "val_loss", train::Mode::max);
+    train::RunState state;
+    train::Logs first{{"val_loss", 1.0}}, worse{{"val_loss", 0.5}};
+    state.epoch = 1;
+    checkpoint.on_epoch_end(state, first);
+    REQUIRE(fs::exists(dir.file("best.safetensors")));
+    fs::remove(dir.file("best.safetensors"));
+    state.epoch = 2;
+    checkpoint.on_epoch_end(state, worse);   // lower, so not better in max mode
+    CHECK_FALSE(fs::exists(dir.file("best.safetensors")));
+}
+
 TEST_CASE("an unknown monitored value names what was logged")
 {
     const auto set = blobs(32, 6);

@@ -1,6 +1,6 @@
 // Tensor memory comes from malloc (through xtensor's aligned allocator).  glibc hands large freed blocks back
 // to the system (munmap, and trimming the top of the heap), so every training step faulted the same pages in
-// again: a third of a CNN's time on this project's machines.  Once, at start-up, xgrad raises glibc's two
+// again, a large share of a CNN's training time (benchmarks/README.md).  Once, at start-up, xgrad raises glibc's two
 // thresholds so that freed tensor memory stays in the process and is reused, as a caching allocator would:
 // blocks up to 32 MB (the most glibc allows) come from the heap, and the heap is trimmed only above 1 GB free.
 // Peak memory is unchanged; memory freed after the peak is kept for reuse instead of returned.

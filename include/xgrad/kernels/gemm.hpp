@@ -51,9 +51,8 @@ namespace xgrad::kernels
             static constexpr std::size_t a_stride = (mr + width - 1) / width * width;
             // kc steps per pass over a C tile: long, so that the tile's load and store (mr rows of C, usually far
             // apart in memory) are rare. The kc × nr panel of B (64-128 KB) and the mc × kc block of A (four
-            // row tiles, 128-512 KB) are read from the 1 MB L2, the kc × nc panel of B (4 MB) from L3. Measured on
-            // Zen 5 with AVX-512 against kc = 512 (a 64 KB B panel): +4% at 1024 and 1536, +7% at 768 and 2048;
-            // AVX2 kernels are within 1% of their best over kc in 512..2048 and mc in 30..120.
+            // row tiles, 128-512 KB) are read from the 1 MB L2, the kc × nc panel of B (4 MB) from L3. These
+            // beat shorter passes with an L1-sized B panel; benchmarks/README.md has the measurements.
             static constexpr std::size_t kc = 1024;
             static constexpr std::size_t mc = 4 * mr;
             static constexpr std::size_t nc = 4 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
@@ -224,7 +223,7 @@ namespace xgrad::kernels
             }
             // op(B)(p, j) = b[p·ldb + j]: a few rows at a time across every panel, so that B is read in long
             // contiguous runs, which the hardware prefetcher follows, and each panel receives a contiguous
-            // block. Measured on Zen 5 against whole panels one after another: +1.5-3% (1024³, 64×256×784).
+            // block (faster than packing whole panels one after another; see benchmarks/README.md).
             constexpr std::size_t rows_at_a_time = 8;
             for (std::size_t p0 = 0; p0 < kb; p0 += rows_at_a_time)
                 for (std::size_t j0 = 0; j0 < nb; j0 += blocking::nr)
@@ -278,11 +277,10 @@ namespace xgrad::kernels
 
         // Whether gemm_single_thread packs op(A) or reads it where it lies. Reading it in place saves a pass over
         // A that products with few column panels cannot amortise; the micro-kernel's broadcasts read the rows
-        // of a tile as well from A as from a packed panel. Measured on Zen 5 (AVX-512), alternating both ways
-        // in one process: 256×64×64 +23%, 64×64×256 (Aᵀ·B) +28%, 64³ +22%, 512³ +4%, 1536³ +3%. It loses when
-        // the tile's rows, lda apart, fall into one L1 set: more rows than a set has ways (8 on most x86
-        // cores; AVX2's 6-row tile never does), lda·sizeof(T) a multiple of 4 KB, and many column panels
-        // reusing the block: 1024³ -3%, 2048³ -35%. Those products pack A.
+        // of a tile as well from A as from a packed panel, and small products gain most. It loses when the
+        // tile's rows, lda apart, fall into one L1 set: more rows than a set has ways (8 on most x86 cores;
+        // AVX2's 6-row tile never does), lda·sizeof(T) a multiple of 4 KB, and many column panels reuse the
+        // block, so those products pack A. benchmarks/README.md has the measurements both ways.
         template <class T, class Arch>
         bool gemm_packs_a(bool trans_a, std::size_t lda, std::size_t n)
         {
