@@ -121,8 +121,10 @@ namespace xgrad::nn
                     throw shape_error("load_state_dict: entry '" + name + "' has shape " + shape_string(value.shape()) +
                                       " but the " + type_name() + " expects " + shape_string(tensor.shape()));
             }
-            for (auto& [name, value] : state)
+            for (const auto& entry : state)
             {
+                // (a named entry, not a structured binding: C++17 lambdas cannot capture those, and clang says so)
+                const std::string& name = entry.first;
                 const bool known = std::any_of(own.begin(), own.end(), [&](const auto& e) { return e.first == name; });
                 if (!known)
                     throw value_error("load_state_dict: unexpected entry '" + name + "' for " + type_name());
