@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xgrad/xgrad.hpp>
@@ -342,4 +343,19 @@ TEST_CASE("layers reject wrong input ranks and feature counts with a shape_error
 
     CHECK_THROWS_AS(nn::Linear<float>(0, 3), value_error);
     CHECK_THROWS_AS(nn::Embedding<float>(0, 3), value_error);
+}
+
+TEST_CASE("Conv2dOptions chain on a temporary, straight into Conv2d, and every setting reaches the layer")
+{
+    static_assert(std::is_same_v<decltype(nn::Conv2dOptions().bias(false)), nn::Conv2dOptions&>);
+    static_assert(std::is_same_v<decltype(nn::Conv2dOptions().stride(2)), nn::Conv2dOptions&>);
+    nn::Conv2d<float> conv(2, 4, 3, nn::Conv2dOptions().stride(2).padding(1).dilation(2).groups(2).bias(false));
+    CHECK(conv.extra_repr() == "2, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 2), groups=2, bias=false");
+    CHECK(conv.weight.shape() == Shape{4, 1, 3, 3});
+    CHECK_FALSE(conv.bias.defined());
+    CHECK(conv(zeros<float>({1, 2, 7, 7})).shape() == Shape{1, 4, 3, 3});
+
+    nn::Conv2d<float> pairs(1, 1, Size2{1, 2}, nn::Conv2dOptions().stride(Size2{1, 2}).padding(Size2{0, 1}).dilation(Size2{1, 1}));
+    CHECK(pairs.extra_repr() == "1, 1, kernel_size=(1, 2), stride=(1, 2), padding=(0, 1)");
+    CHECK(pairs.bias.defined());
 }

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <sstream>
+#include <string>
 
 #include <xgrad/xgrad.hpp>
 
@@ -290,4 +293,100 @@ TEST_CASE("load_checkpoint rejects a file that is not a checkpoint")
     optim::SGD<float> optimizer(model.parameters(), optim::SGDOptions(0.1));
     io::save_safetensors(model.state_dict(), dir.file("weights.safetensors"));
     CHECK_THROWS_AS(io::load_checkpoint(dir.file("weights.safetensors"), model, optimizer), io_error);
+}
+
+namespace
+{
+    // A checkpoint of `model` and `optimizer` with `metadata` in place of save_checkpoint's.
+    template <class Optim>
+    void write_checkpoint(const std::string& path, const nn::Sequential<float>& model, const Optim& optimizer,
+                          const std::map<std::string, std::string>& metadata)
+    {
+        StateDict<float> state;
+        for (const auto& [name, value] : model.state_dict())
+            state.insert("model." + name, value);
+        for (const auto& [name, value] : optimizer.state_dict())
+            state.insert("optimizer." + name, value);
+        io::save_safetensors(state, path, metadata);
+    }
+
+    void check_unchanged(const nn::Sequential<float>& model, const StateDict<float>& before)
+    {
+        for (const auto& [name, value] : model.state_dict())
+        {
+            INFO("model entry " << name);
+            CHECK(value == before.at(name));
+        }
+    }
+}
+
+TEST_CASE("load_checkpoint is all or nothing: a bad optimizer state or bad metadata leaves the model as it was")
+{
+    TempDir dir;
+    manual_seed(5);
+    auto saved_model = small_model();
+    optim::Adam<float> saved_optimizer(saved_model.parameters(), optim::AdamOptions(1e-2));
+    const auto batch = blobs(8, 3).get_batch({0, 1, 2, 3, 4, 5, 6, 7});
+    saved_model.eval();
+    cross_entropy(saved_model(batch.inputs), batch.targets).backward();
+    saved_optimizer.step();
+
+    auto model = small_model();   // other weights than the saved model's
+    const auto before = model.state_dict();
+    optim::Adam<float> optimizer(model.parameters(), optim::AdamOptions(1e-2));
+
+    SUBCASE("the optimizer's state is for another optimizer")
+    {
+        optim::SGD<float> sgd(saved_model.parameters(), optim::SGDOptions(0.1).momentum(0.9));
+        sgd.step();
+        io::save_checkpoint(dir.file("sgd.ckpt"), saved_model, sgd, {1, 0, {}});
+        CHECK_THROWS_AS(io::load_checkpoint(dir.file("sgd.ckpt"), model, optimizer), value_error);
+        check_unchanged(model, before);
+        CHECK(optimizer.step_count() == 0);
+    }
+    SUBCASE("a step count out of range")
+    {
+        StateDict<float> state;
+        for (const auto& [name, value] : saved_model.state_dict())
+            state.insert("model." + name, value);
+        for (const auto& [name, value] : saved_optimizer.state_dict())
+            state.insert("optimizer." + name, name == "0.0.step" ? xt::xarray<float>(-1.0f) : value);
+        io::save_safetensors(state, dir.file("negative.ckpt"),
+                             {{"format", "xgrad-checkpoint"}, {"epoch", "1"}, {"scheduler_epoch", "0"}});
+        CHECK_THROWS_AS(io::load_checkpoint(dir.file("negative.ckpt"), model, optimizer), value_error);
+        check_unchanged(model, before);
+        CHECK(optimizer.step_count() == 0);
+    }
+    SUBCASE("epoch metadata: digits only, within std::size_t")
+    {
+        for (const std::string bad : {"-1", "12abc", "", " 3", "+3", "3 ", "0x10", "1e3", "18446744073709551616"})
+            for (const std::string key : {"epoch", "scheduler_epoch"})
+            {
+                INFO(key << " = '" << bad << "'");
+                std::map<std::string, std::string> metadata{
+                    {"format", "xgrad-checkpoint"}, {"epoch", "1"}, {"scheduler_epoch", "0"}};
+                metadata[key] = bad;
+                write_checkpoint(dir.file("bad.ckpt"), saved_model, saved_optimizer, metadata);
+                xgrad_test::check_error<io_error>([&] { io::load_checkpoint(dir.file("bad.ckpt"), model, optimizer); },
+                                                  {key});
+                check_unchanged(model, before);
+                CHECK(optimizer.step_count() == 0);
+            }
+        write_checkpoint(dir.file("missing.ckpt"), saved_model, saved_optimizer,
+                         {{"format", "xgrad-checkpoint"}, {"epoch", "1"}});
+        xgrad_test::check_error<io_error>([&] { io::load_checkpoint(dir.file("missing.ckpt"), model, optimizer); },
+                                          {"scheduler_epoch"});
+        check_unchanged(model, before);
+    }
+    SUBCASE("a good file loads everything")
+    {
+        write_checkpoint(dir.file("good.ckpt"), saved_model, saved_optimizer,
+                         {{"format", "xgrad-checkpoint"}, {"epoch", "18446744073709551615"}, {"scheduler_epoch", "007"}});
+        const auto info = io::load_checkpoint(dir.file("good.ckpt"), model, optimizer);
+        CHECK(info.epoch == std::numeric_limits<std::size_t>::max());
+        CHECK(info.scheduler_epoch == 7);
+        CHECK(optimizer.step_count() == 1);
+        for (const auto& [name, value] : saved_model.state_dict())
+            CHECK(model.state_dict().at(name) == value);
+    }
 }

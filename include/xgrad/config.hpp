@@ -1,4 +1,4 @@
-// Version macros (CMake reads them from here) and the library-wide assertion.
+// Version macros (CMake reads them from here), the library-wide assertion, and chainable options.
 #pragma once
 
 #define XGRAD_VERSION_MAJOR 0
@@ -25,13 +25,28 @@
                std::abort()))
 #endif
 
+namespace xgrad
+{
+    // The base of every options class: the setters XGRAD_OPTION declares return Derived&, the options class
+    // being built, so that a chain keeps its type through a base's setters
+    // (`AdamWOptions(1e-3).betas(0.9, 0.99)` is an AdamWOptions&).  A class meant to be derived from takes
+    // Derived as a template parameter itself and passes it on (optim::AdamOptionsBase).
+    template <class Derived>
+    class ChainedOptions
+    {
+    protected:
+        Derived& self() { return static_cast<Derived&>(*this); }
+    };
+}
+
 // A chainable option, as torch's C++ options: `AdamOptions(1e-3).weight_decay(1e-2)`; `options.lr()` reads it.
+// For use in a class derived from ChainedOptions.
 #define XGRAD_OPTION(Type, name)                                                                             \
 public:                                                                                                      \
     auto& name(const Type& value)                                                                            \
     {                                                                                                        \
         name##_ = value;                                                                                     \
-        return *this;                                                                                        \
+        return this->self();                                                                                 \
     }                                                                                                        \
     const Type& name() const { return name##_; }                                                             \
                                                                                                              \

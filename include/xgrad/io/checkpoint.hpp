@@ -3,6 +3,7 @@
 // safetensors file ("model.<name>", "optimizer.<name>" tensors; the rest as metadata), written atomically.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -38,14 +39,47 @@ namespace xgrad::io
         save_safetensors(state, path, metadata);
     }
 
-    // Restores model and optimizer in place and returns the rest.
+    namespace detail
+    {
+        // A count in the metadata, as save_checkpoint writes it: decimal digits only (no sign, space or
+        // suffix), within std::size_t.
+        inline std::size_t metadata_count(const std::map<std::string, std::string>& metadata, const std::string& key,
+                                          const std::string& path)
+        {
+            const auto found = metadata.find(key);
+            if (found == metadata.end())
+                throw io_error("load_checkpoint: " + path + ": no '" + key + "' metadata");
+            const std::string& text = found->second;
+            auto malformed = [&] {
+                return io_error("load_checkpoint: " + path + ": '" + key + "' metadata must be a count, got '" + text + "'");
+            };
+            if (text.empty())
+                throw malformed();
+            std::size_t count = 0;
+            for (const char c : text)
+            {
+                if (c < '0' || c > '9')
+                    throw malformed();
+                const auto digit = static_cast<std::size_t>(c - '0');
+                if (count > (std::numeric_limits<std::size_t>::max() - digit) / 10)
+                    throw malformed();
+                count = count * 10 + digit;
+            }
+            return count;
+        }
+    }
+
+    // Restores model and optimizer in place and returns the rest.  All or nothing: the file is read and its
+    // metadata checked first, and if the optimizer rejects its state, the model gets its own state back, so a
+    // bad file (io_error, value_error or shape_error) leaves both as they were.
     template <class Model, class Optim>
     CheckpointInfo load_checkpoint(const std::string& path, Model& model, Optim& optimizer)
     {
         using T = typename Model::value_type;
         std::map<std::string, std::string> metadata;
         const StateDict<T> state = load_safetensors<T>(path, &metadata);
-        if (metadata["format"] != "xgrad-checkpoint")
+        const auto format = metadata.find("format");
+        if (format == metadata.end() || format->second != "xgrad-checkpoint")
             throw io_error("load_checkpoint: " + path + " is not an xgrad checkpoint");
         StateDict<T> model_state, optimizer_state;
         for (const auto& [name, value] : state)
@@ -57,21 +91,26 @@ namespace xgrad::io
             else
                 throw io_error("load_checkpoint: " + path + ": unexpected entry '" + name + "'");
         }
-        model.load_state_dict(model_state);
-        optimizer.load_state_dict(optimizer_state);
         CheckpointInfo info;
-        try
-        {
-            info.epoch = std::stoul(metadata.at("epoch"));
-            info.scheduler_epoch = std::stoul(metadata.at("scheduler_epoch"));
-        }
-        catch (const std::exception&)
-        {
-            throw io_error("load_checkpoint: " + path + ": missing or malformed epoch metadata");
-        }
+        info.epoch = detail::metadata_count(metadata, "epoch", path);
+        info.scheduler_epoch = detail::metadata_count(metadata, "scheduler_epoch", path);
         for (const auto& [key, text] : metadata)
             if (key.rfind("generator.", 0) == 0)
                 info.generators[key.substr(10)] = text;
+
+        // Each load_state_dict checks everything before it changes anything; the model's copy covers the
+        // optimizer's refusal after the model has loaded.
+        StateDict<T> previous_model_state = model.state_dict();
+        model.load_state_dict(model_state);
+        try
+        {
+            optimizer.load_state_dict(optimizer_state);
+        }
+        catch (...)
+        {
+            model.load_state_dict(previous_model_state);
+            throw;
+        }
         return info;
     }
 

@@ -13,7 +13,7 @@
 
 namespace xgrad::nn
 {
-    class Conv2dOptions
+    class Conv2dOptions : public ChainedOptions<Conv2dOptions>
     {
     public:
         XGRAD_OPTION(Size2, stride) = {1, 1};

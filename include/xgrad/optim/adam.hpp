@@ -2,6 +2,7 @@
 // gradient.  Adam adds weight decay to the gradient (an L2 penalty); AdamW decays the weights directly.
 #pragma once
 
+#include <array>
 #include <cmath>
 
 #include "../kernels/optim.hpp"
@@ -9,10 +10,13 @@
 
 namespace xgrad::optim
 {
-    class AdamOptions
+    // Adam's settings, for AdamOptions and AdamWOptions: every setter returns Derived&, so that a chain on
+    // either keeps its type.
+    template <class Derived>
+    class AdamOptionsBase : public ChainedOptions<Derived>
     {
     public:
-        explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+        explicit AdamOptionsBase(double lr) : lr_(lr) {}
         XGRAD_OPTION(double, lr);
         XGRAD_OPTION(double, beta1) = 0.9;
         XGRAD_OPTION(double, beta2) = 0.999;
@@ -21,42 +25,73 @@ namespace xgrad::optim
         XGRAD_OPTION(bool, amsgrad) = false;
 
     public:
-        auto& betas(double b1, double b2) { return beta1(b1).beta2(b2); }
+        Derived& betas(double b1, double b2)
+        {
+            beta1(b1);
+            return beta2(b2);
+        }
+
+    protected:
+        // Every setting taken from the other class's options.
+        template <class Other>
+        explicit AdamOptionsBase(const AdamOptionsBase<Other>& other)
+            : lr_(other.lr()), beta1_(other.beta1()), beta2_(other.beta2()), eps_(other.eps()),
+              weight_decay_(other.weight_decay()), amsgrad_(other.amsgrad())
+        {
+        }
+    };
+
+    class AdamOptions : public AdamOptionsBase<AdamOptions>
+    {
+    public:
+        explicit AdamOptions(double lr = 1e-3) : AdamOptionsBase(lr) {}
     };
 
     // AdamW's defaults differ only in weight_decay (1e-2).
-    class AdamWOptions : public AdamOptions
+    class AdamWOptions : public AdamOptionsBase<AdamWOptions>
     {
     public:
-        explicit AdamWOptions(double lr = 1e-3) : AdamOptions(lr) { weight_decay(1e-2); }
+        explicit AdamWOptions(double lr = 1e-3) : AdamOptionsBase(lr) { weight_decay(1e-2); }
         // Every setting, weight decay included, taken from `options` (explicit: no silent loss of the decay).
-        explicit AdamWOptions(const AdamOptions& options) : AdamOptions(options) {}
-        AdamWOptions& weight_decay(const double& value)
+        explicit AdamWOptions(const AdamOptions& options) : AdamOptionsBase(options) {}
+    };
+
+    // What Adam and AdamW keep per parameter.
+    template <class T>
+    struct AdamState
+    {
+        static constexpr bool counts_steps = true;
+        std::size_t step = 0;            // t, this parameter's own count, for the bias correction
+        StateBuffer<T> exp_avg;          // m
+        StateBuffer<T> exp_avg_sq;       // v
+        StateBuffer<T> max_exp_avg_sq;   // v_max, with amsgrad
+
+        static auto buffers()
         {
-            AdamOptions::weight_decay(value);
-            return *this;
+            return std::array{NamedBuffer<AdamState, T>{"exp_avg", &AdamState::exp_avg},
+                              NamedBuffer<AdamState, T>{"exp_avg_sq", &AdamState::exp_avg_sq},
+                              NamedBuffer<AdamState, T>{"max_exp_avg_sq", &AdamState::max_exp_avg_sq}};
         }
-        using AdamOptions::weight_decay;
     };
 
     // What Adam and AdamW share: the moment estimates and the bias-corrected step.
-    template <class T>
-    class AdamBase : public Optimizer<T, AdamOptions>
+    template <class T, class Options>
+    class AdamBase : public Optimizer<T, Options, AdamState<T>>
     {
     protected:
-        using Optimizer<T, AdamOptions>::Optimizer;
+        using Optimizer<T, Options, AdamState<T>>::Optimizer;
 
         //   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2   (v_max = max(v_max, v) with amsgrad)
         //   p = p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
         // One fused pass over p, g and the moment buffers; AdamW (decoupled) decays p, Adam adds
         // weight_decay · p to g.
-        void adam_update(std::size_t group, std::size_t index, const AdamOptions& o, xt::xarray<T>& p,
-                         const xt::xarray<T>& g, bool decoupled_weight_decay)
+        static void adam_update(const Options& o, AdamState<T>& state, xt::xarray<T>& p, const xt::xarray<T>& g,
+                                bool decoupled_weight_decay)
         {
-            const double t = this->count_step(group, index);
-            T* m = this->buffer(group, index, "exp_avg", p).data();
-            T* v = this->buffer(group, index, "exp_avg_sq", p).data();
-            T* v_max = o.amsgrad() ? this->buffer(group, index, "max_exp_avg_sq", p).data() : nullptr;
+            const double t = static_cast<double>(++state.step);
+            T* m = detail::zeros_on_first_use(state.exp_avg, p).data();
+            T* v = detail::zeros_on_first_use(state.exp_avg_sq, p).data();
+            T* v_max = o.amsgrad() ? detail::zeros_on_first_use(state.max_exp_avg_sq, p).data() : nullptr;
             kernels::adam_update<T>(p.size(), p.data(), g.data(), m, v, v_max,
                                     {o.lr(), o.beta1(), o.beta2(), o.eps(), o.weight_decay(), decoupled_weight_decay,
                                      o.amsgrad(), t});
@@ -64,41 +99,38 @@ namespace xgrad::optim
     };
 
     template <class T = float>
-    class Adam : public AdamBase<T>
+    class Adam : public AdamBase<T, AdamOptions>
     {
     public:
         Adam(std::vector<Tensor<T>> params, AdamOptions options = AdamOptions())
-            : AdamBase<T>(std::move(params), options)
+            : AdamBase<T, AdamOptions>(std::move(params), options)
         {
         }
 
         // g = grad + weight_decay * p, then the Adam update.
         void step() override
         {
-            this->for_each_parameter([this](std::size_t group, std::size_t index, const AdamOptions& o,
-                                            xt::xarray<T>& p, const xt::xarray<T>& grad) {
-                this->adam_update(group, index, o, p, grad, false);
-            });
+            this->for_each_parameter([](const AdamOptions& o, AdamState<T>& state, xt::xarray<T>& p,
+                                        const xt::xarray<T>& grad) { Adam::adam_update(o, state, p, grad, false); });
         }
     };
 
     template <class T = float>
-    class AdamW : public AdamBase<T>
+    class AdamW : public AdamBase<T, AdamWOptions>
     {
     public:
-        // AdamWOptions, not AdamOptions: AdamW's default weight decay (1e-2) must not be lost to Adam's (0).
+        // AdamWOptions, not AdamOptions, here and for add_param_group: AdamW's default weight decay (1e-2)
+        // must not be lost to Adam's (0).
         AdamW(std::vector<Tensor<T>> params, AdamWOptions options = AdamWOptions())
-            : AdamBase<T>(std::move(params), options)
+            : AdamBase<T, AdamWOptions>(std::move(params), options)
         {
         }
 
         // p = p (1 - lr * weight_decay), then the Adam update with the plain gradient.
         void step() override
         {
-            this->for_each_parameter([this](std::size_t group, std::size_t index, const AdamOptions& o,
-                                            xt::xarray<T>& p, const xt::xarray<T>& grad) {
-                this->adam_update(group, index, o, p, grad, true);
-            });
+            this->for_each_parameter([](const AdamWOptions& o, AdamState<T>& state, xt::xarray<T>& p,
+                                        const xt::xarray<T>& grad) { AdamW::adam_update(o, state, p, grad, true); });
         }
     };
 }

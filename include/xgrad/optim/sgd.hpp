@@ -1,12 +1,14 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay (torch.optim.SGD).
 #pragma once
 
+#include <array>
+
 #include "../kernels/optim.hpp"
 #include "optimizer.hpp"
 
 namespace xgrad::optim
 {
-    class SGDOptions
+    class SGDOptions : public ChainedOptions<SGDOptions>
     {
     public:
         explicit SGDOptions(double lr) : lr_(lr) {}
@@ -17,15 +19,26 @@ namespace xgrad::optim
         XGRAD_OPTION(bool, nesterov) = false;
     };
 
+    // What SGD keeps per parameter.
+    template <class T>
+    struct SGDState
+    {
+        static constexpr bool counts_steps = false;
+        StateBuffer<T> momentum_buffer;   // b, when momentum != 0
+
+        static auto buffers() { return std::array{NamedBuffer<SGDState, T>{"momentum_buffer", &SGDState::momentum_buffer}}; }
+    };
+
     //   g = grad + weight_decay * p
     //   b = g (first step), else momentum * b + (1 - dampening) * g
     //   g = g + momentum * b (Nesterov) or b (momentum > 0)
     //   p = p - lr * g
     template <class T = float>
-    class SGD : public Optimizer<T, SGDOptions>
+    class SGD : public Optimizer<T, SGDOptions, SGDState<T>>
     {
     public:
-        SGD(std::vector<Tensor<T>> params, SGDOptions options) : Optimizer<T, SGDOptions>(std::move(params), options)
+        SGD(std::vector<Tensor<T>> params, SGDOptions options)
+            : Optimizer<T, SGDOptions, SGDState<T>>(std::move(params), options)
         {
             if (options.nesterov() && (options.momentum() <= 0.0 || options.dampening() != 0.0))
                 throw value_error("SGD: Nesterov momentum needs momentum > 0 and zero dampening");
@@ -33,11 +46,11 @@ namespace xgrad::optim
 
         void step() override
         {
-            this->for_each_parameter([this](std::size_t group, std::size_t index, const SGDOptions& o,
-                                            xt::xarray<T>& p, const xt::xarray<T>& grad) {
+            this->for_each_parameter([](const SGDOptions& o, SGDState<T>& state, xt::xarray<T>& p,
+                                        const xt::xarray<T>& grad) {
                 bool first = false;
                 T* velocity = o.momentum() != 0.0
-                                  ? this->buffer(group, index, "momentum_buffer", p, &first).data()
+                                  ? detail::zeros_on_first_use(state.momentum_buffer, p, &first).data()
                                   : nullptr;
                 kernels::sgd_update<T>(p.size(), p.data(), grad.data(), velocity,
                                        {o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), first});
