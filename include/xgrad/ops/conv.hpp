@@ -28,6 +28,16 @@ namespace xgrad
         {
             Shape output_shape() const { return {batch, out_channels(), image.out_h, image.out_w}; }
 
+            // The backward ops' grad_output must have the output's shape.
+            void check_grad_output(const char* op, const Shape& grad_output, const Shape& input,
+                                   const Shape& weight) const
+            {
+                if (grad_output != output_shape())
+                    throw shape_error(std::string(op) + ": grad_output must have shape " +
+                                      shape_string(output_shape()) + " for input " + shape_string(input) +
+                                      " and weight " + shape_string(weight) + ", got " + shape_string(grad_output));
+            }
+
             // Checks the shapes and parameters of `op` and works out the output size.
             static Conv2dGeometry make(const char* op, const Shape& input, const Shape& weight, Size2 stride,
                                        Size2 padding, Size2 dilation, std::size_t groups)
@@ -181,10 +191,7 @@ namespace xgrad
     {
         const auto g = detail::Conv2dGeometry::make("conv2d_input_grad", input_shape, weight.shape(), stride, padding,
                                                     dilation, groups);
-        if (grad_output.shape() != g.output_shape())
-            throw shape_error("conv2d_input_grad: grad_output must have shape " + shape_string(g.output_shape()) +
-                              " for input " + shape_string(input_shape) + " and weight " +
-                              shape_string(weight.shape()) + ", got " + shape_string(grad_output.shape()));
+        g.check_grad_output("conv2d_input_grad", grad_output.shape(), input_shape, weight.shape());
         xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C_in, H, W)
         kernels::conv2d_input_grad(g, grad_output.value().data(), weight.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
@@ -212,10 +219,7 @@ namespace xgrad
     {
         const auto g = detail::Conv2dGeometry::make("conv2d_weight_grad", input.shape(), weight_shape, stride, padding,
                                                     dilation, groups);
-        if (grad_output.shape() != g.output_shape())
-            throw shape_error("conv2d_weight_grad: grad_output must have shape " + shape_string(g.output_shape()) +
-                              " for input " + shape_string(input.shape()) + " and weight " +
-                              shape_string(weight_shape) + ", got " + shape_string(grad_output.shape()));
+        g.check_grad_output("conv2d_weight_grad", grad_output.shape(), input.shape(), weight_shape);
         xt::xarray<T> value = xt::empty<T>(weight_shape);   // (C_out, C_in / groups, kh, kw)
         kernels::conv2d_weight_grad(g, input.value().data(), grad_output.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
