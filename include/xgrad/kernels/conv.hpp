@@ -212,13 +212,13 @@ namespace xgrad::kernels
     }
 
     // y[n, o, i] += b[o]      y: (batch, channels, plane)   b: (channels)
+    // Row after row on the calling thread (only a plane longer than a map's grain splits itself): the pass is
+    // short and memory-bound, and spreading its rows over the pool measured slower.
     template <class T, class Arch = xsimd::default_arch>
     void add_channel_bias(std::size_t batch, std::size_t channels, std::size_t plane, const T* bias, T* y)
     {
-        parallel_for(0, batch * channels, detail::row_grain(plane), [&](std::size_t first, std::size_t last) {
-            for (std::size_t row = first; row < last; ++row)
-                add_scalar<T, Arch>(plane, y + row * plane, bias[row % channels], y + row * plane);
-        });
+        for (std::size_t row = 0; row < batch * channels; ++row)
+            add_scalar<T, Arch>(plane, y + row * plane, bias[row % channels], y + row * plane);
     }
     template <class T>
     void add_channel_bias_reference(std::size_t batch, std::size_t channels, std::size_t plane, const T* bias, T* y)
