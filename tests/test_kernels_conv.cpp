@@ -113,7 +113,8 @@ TEST_CASE_TEMPLATE("add_channel_bias and channel_sums match their references", T
         xgrad_test::thread_count scoped(threads);
         for (std::size_t batch : {1, 2, 5})
             for (std::size_t channels : {1, 3, 7, 17, 33})
-                for (std::size_t plane : {1, 3, 7, 17, 33, 33 * 33})   // the last splits across threads
+                // 33 × 33 reaches sum's unrolled loop; 201 × 201, past a map's grain, splits across threads
+                for (std::size_t plane : {1, 3, 7, 17, 33, 33 * 33, 201 * 201})
                 {
                     INFO("batch ", batch, " channels ", channels, " plane ", plane, " threads ", threads);
                     const auto bias = xgrad_test::random_values<T>(channels, -1, 1, rng);

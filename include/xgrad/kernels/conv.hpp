@@ -230,13 +230,14 @@ namespace xgrad::kernels
     }
 
     // db[o] = Σ_{n, i} dy[n, o, i]      dy: (batch, channels, plane)   db: (channels)
-    // Each plane summed on its own, then each channel's planes added in image order.
+    // Each plane summed on its own, then added to its channel's total in image order.
     template <class T, class Arch = xsimd::default_arch>
     void channel_sums(std::size_t batch, std::size_t channels, std::size_t plane, const T* dy, T* db)
     {
-        std::vector<T> plane_sums(batch * channels);   // (batch, channels)
-        sum_rows<T, Arch>(batch * channels, plane, dy, plane_sums.data());
-        sum_columns<T, Arch>(batch, channels, plane_sums.data(), db);
+        std::fill(db, db + channels, T(0));
+        for (std::size_t n = 0; n < batch; ++n)
+            for (std::size_t o = 0; o < channels; ++o)
+                db[o] += sum<T, Arch>(plane, dy + (n * channels + o) * plane);
     }
     template <class T>
     void channel_sums_reference(std::size_t batch, std::size_t channels, std::size_t plane, const T* dy, T* db)
