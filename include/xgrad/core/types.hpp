@@ -41,7 +41,7 @@ namespace xgrad
                 // 2^62 bounds the cast: converting a float outside int64's range is undefined behaviour.
                 if (!std::isfinite(v) || v != std::floor(v) || std::fabs(v) > T(4.6e18))
                     throw value_error(std::string(op) + ": value " + std::to_string(v) + " at position " +
-                                      std::to_string(i) + " is not a whole-number index");
+                                      std::to_string(i) + " is not a class index (a whole number in range)");
                 indices.data()[i] = static_cast<std::int64_t>(v);
             }
             return indices;

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstddef>
-#include <limits>
 
 #include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
@@ -13,8 +12,8 @@
 #include <xtensor/xsort.hpp>
 
 #include "../parallel.hpp"
-#include "simd.hpp"
 #include "reduce.hpp"
+#include "simd.hpp"
 
 XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN
 
@@ -49,24 +48,48 @@ namespace xgrad::kernels
         }
     }
 
+    namespace detail
+    {
+        // row_fn(x_row, y_row) for every row of x and y (rows × cols), the rows split across threads.
+        template <class T, class RowFn>
+        void for_each_row(std::size_t rows, std::size_t cols, const T* x, T* y, RowFn row_fn)
+        {
+            parallel_for(0, rows, row_grain(cols), [&](std::size_t first, std::size_t last) {
+                for (std::size_t r = first; r < last; ++r)
+                    row_fn(x + r * cols, y + r * cols);
+            });
+        }
+
+        // The references' plain form of max_contiguous and exp_shifted_sum on one row: m = max(x[0, n)) and
+        // Σ_j exp(x[j] - m), storing each exp(x[j] - m) in out unless out is null.
+        template <class T>
+        struct max_and_exp_sum
+        {
+            T max, exp_sum;
+        };
+        template <class T>
+        max_and_exp_sum<T> max_and_exp_sum_reference(std::size_t n, const T* x, T* out)
+        {
+            max_and_exp_sum<T> result{T(0), T(0)};
+            max_rows_reference(1, n, x, &result.max);
+            for (std::size_t j = 0; j < n; ++j)
+            {
+                const T e = std::exp(x[j] - result.max);
+                if (out != nullptr)
+                    out[j] = e;
+                result.exp_sum += e;
+            }
+            return result;
+        }
+    }
+
     // y[r, :] = exp(x[r, :] - m) / sum(exp(x[r, :] - m)),  m = max(x[r, :])      x, y: (rows, cols)
     template <class T, class Arch = xsimd::default_arch>
     void softmax_rows(std::size_t rows, std::size_t cols, const T* x, T* y)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, rows, detail::row_grain(cols), [&](std::size_t first, std::size_t last) {
-            for (std::size_t r = first; r < last; ++r)
-            {
-                const T* in = x + r * cols;
-                T* out = y + r * cols;
-                const T total = detail::exp_shifted_sum<T, Arch>(cols, in, detail::max_contiguous<T, Arch>(cols, in), out);
-                const std::size_t vector_end = cols - cols % batch::size;
-                const batch vtotal(total);
-                for (std::size_t j = 0; j < vector_end; j += batch::size)
-                    (batch::load_unaligned(out + j) / vtotal).store_unaligned(out + j);
-                for (std::size_t j = vector_end; j < cols; ++j)   // scalar tail
-                    out[j] /= total;
-            }
+        detail::for_each_row(rows, cols, x, y, [cols](const T* in, T* out) {
+            const T total = detail::exp_shifted_sum<T, Arch>(cols, in, detail::max_contiguous<T, Arch>(cols, in), out);
+            detail::unary_map_chunk<T, Arch>(0, cols, out, out, [total](auto e) { return e / decltype(e)(total); });
         });
     }
     template <class T>
@@ -74,12 +97,7 @@ namespace xgrad::kernels
     {
         for (std::size_t r = 0; r < rows; ++r)
         {
-            T m = -std::numeric_limits<T>::infinity();
-            for (std::size_t j = 0; j < cols; ++j)
-                m = std::max(m, x[r * cols + j]);
-            T total = 0;
-            for (std::size_t j = 0; j < cols; ++j)
-                total += y[r * cols + j] = std::exp(x[r * cols + j] - m);
+            const T total = detail::max_and_exp_sum_reference(cols, x + r * cols, y + r * cols).exp_sum;
             for (std::size_t j = 0; j < cols; ++j)
                 y[r * cols + j] /= total;
         }
@@ -89,21 +107,13 @@ namespace xgrad::kernels
     template <class T, class Arch = xsimd::default_arch>
     void log_softmax_rows(std::size_t rows, std::size_t cols, const T* x, T* y)
     {
-        using batch = xsimd::batch<T, Arch>;
-        parallel_for(0, rows, detail::row_grain(cols), [&](std::size_t first, std::size_t last) {
-            for (std::size_t r = first; r < last; ++r)
-            {
-                const T* in = x + r * cols;
-                T* out = y + r * cols;
-                const T m = detail::max_contiguous<T, Arch>(cols, in);
-                const T log_total = std::log(detail::exp_shifted_sum<T, Arch>(cols, in, m, nullptr));
-                const std::size_t vector_end = cols - cols % batch::size;
-                const batch vm(m), vlog_total(log_total);
-                for (std::size_t j = 0; j < vector_end; j += batch::size)
-                    ((batch::load_unaligned(in + j) - vm) - vlog_total).store_unaligned(out + j);
-                for (std::size_t j = vector_end; j < cols; ++j)   // scalar tail
-                    out[j] = (in[j] - m) - log_total;
-            }
+        detail::for_each_row(rows, cols, x, y, [cols](const T* in, T* out) {
+            const T m = detail::max_contiguous<T, Arch>(cols, in);
+            const T log_total = std::log(detail::exp_shifted_sum<T, Arch>(cols, in, m, nullptr));
+            detail::unary_map_chunk<T, Arch>(0, cols, in, out, [m, log_total](auto v) {
+                using operand = decltype(v);
+                return (v - operand(m)) - operand(log_total);
+            });
         });
     }
     template <class T>
@@ -111,46 +121,52 @@ namespace xgrad::kernels
     {
         for (std::size_t r = 0; r < rows; ++r)
         {
-            T m = -std::numeric_limits<T>::infinity();
-            for (std::size_t j = 0; j < cols; ++j)
-                m = std::max(m, x[r * cols + j]);
-            T total = 0;
-            for (std::size_t j = 0; j < cols; ++j)
-                total += std::exp(x[r * cols + j] - m);
+            const auto [m, total] = detail::max_and_exp_sum_reference(cols, x + r * cols, static_cast<T*>(nullptr));
             for (std::size_t j = 0; j < cols; ++j)
                 y[r * cols + j] = (x[r * cols + j] - m) - std::log(total);
         }
     }
 
-    // softmax of x along `axis`: the row kernel when it is the last axis, xtensor otherwise.
+    namespace detail
+    {
+        // A (log-)softmax of x along `axis`: row_kernel(rows, cols, x, out) when it is the last axis, else
+        // from_shifted(x - max(x, axis)) on xtensor.
+        template <class T, class RowKernel, class FromShifted>
+        xt::xarray<T> along_axis(const xt::xarray<T>& x, std::size_t axis, RowKernel row_kernel,
+                                 FromShifted from_shifted)
+        {
+            if (x.dimension() > 0 && axis + 1 == x.dimension())
+            {
+                auto out = xt::xarray<T>::from_shape(x.shape());
+                const std::size_t cols = x.shape()[axis];
+                row_kernel(cols == 0 ? 0 : x.size() / cols, cols, x.data(), out.data());
+                return out;
+            }
+            const xt::xarray<T> shifted = x - xt::amax(x, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+            return from_shifted(shifted);
+        }
+    }
+
     template <class T>
     xt::xarray<T> softmax(const xt::xarray<T>& x, std::size_t axis)
     {
-        if (x.dimension() > 0 && axis + 1 == x.dimension())
-        {
-            auto out = xt::xarray<T>::from_shape(x.shape());
-            const std::size_t cols = x.shape()[axis];
-            softmax_rows<T>(cols == 0 ? 0 : x.size() / cols, cols, x.data(), out.data());
-            return out;
-        }
-        xt::xarray<T> shifted = x - xt::amax(x, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
-        xt::xarray<T> e = xt::exp(shifted);
-        return e / xt::sum(e, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+        return detail::along_axis(
+            x, axis, [](auto... args) { softmax_rows<T>(args...); },
+            [axis](const xt::xarray<T>& shifted) -> xt::xarray<T> {
+                const xt::xarray<T> e = xt::exp(shifted);
+                return e / xt::sum(e, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+            });
     }
 
-    // log_softmax of x along `axis`: the row kernel when it is the last axis, xtensor otherwise.
     template <class T>
     xt::xarray<T> log_softmax(const xt::xarray<T>& x, std::size_t axis)
     {
-        if (x.dimension() > 0 && axis + 1 == x.dimension())
-        {
-            auto out = xt::xarray<T>::from_shape(x.shape());
-            const std::size_t cols = x.shape()[axis];
-            log_softmax_rows<T>(cols == 0 ? 0 : x.size() / cols, cols, x.data(), out.data());
-            return out;
-        }
-        xt::xarray<T> shifted = x - xt::amax(x, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
-        return shifted - xt::log(xt::sum(xt::exp(shifted), {axis}, xt::keep_dims | xt::evaluation_strategy::immediate));
+        return detail::along_axis(
+            x, axis, [](auto... args) { log_softmax_rows<T>(args...); },
+            [axis](const xt::xarray<T>& shifted) -> xt::xarray<T> {
+                return shifted -
+                       xt::log(xt::sum(xt::exp(shifted), {axis}, xt::keep_dims | xt::evaluation_strategy::immediate));
+            });
     }
 }
 

@@ -8,12 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
-
-#include "../kernels/gemm.hpp"
-#include "../kernels/im2col.hpp"
-#include "../kernels/simd.hpp"
-#include "../parallel.hpp"
+#include "../kernels/conv.hpp"
 #include "shape.hpp"
 
 namespace xgrad
@@ -22,21 +17,18 @@ namespace xgrad
     {
         // Everything the three convolution ops share: the sizes of input (N, C_in, H, W), weight
         // (C_out, C_in/groups, kh, kw) and output (N, C_out, OH, OW), checked once.
-        struct Conv2dGeometry
+        struct Conv2dGeometry : kernels::conv2d_batch_shape
         {
-            std::size_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
-            kernels::conv2d_shape image{};   // one image and one group: channels = C_in / groups
+            Shape output_shape() const { return {batch, out_channels(), image.out_h, image.out_w}; }
 
-            Shape input_shape() const { return {batch, in_channels, image.in_h, image.in_w}; }
-            Shape weight_shape() const { return {out_channels, image.channels, image.kernel_h, image.kernel_w}; }
-            Shape output_shape() const { return {batch, out_channels, image.out_h, image.out_w}; }
-            std::size_t out_per_group() const { return out_channels / groups; }
-            // A 1×1 kernel with stride 1 and no padding: the column matrix is the image itself.
-            bool pointwise() const
+            // The backward ops' grad_output must have the output's shape.
+            void check_grad_output(const char* op, const Shape& grad_output, const Shape& input,
+                                   const Shape& weight) const
             {
-                const auto& s = image;
-                return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.padding_h == 0 &&
-                       s.padding_w == 0;
+                if (grad_output != output_shape())
+                    throw shape_error(std::string(op) + ": grad_output must have shape " +
+                                      shape_string(output_shape()) + " for input " + shape_string(input) +
+                                      " and weight " + shape_string(weight) + ", got " + shape_string(grad_output));
             }
 
             // Checks the shapes and parameters of `op` and works out the output size.
@@ -68,11 +60,10 @@ namespace xgrad
                                       std::to_string(groups) + " expects " + std::to_string(weight[1] * groups));
                 if (weight[0] == 0 || weight[2] == 0 || weight[3] == 0)
                     throw shape_error(name + ": weight " + shape_string(weight) + " has an empty dimension");
-                Conv2dGeometry g;
+                Conv2dGeometry g{};
                 g.batch = input[0];
-                g.in_channels = input[1];
-                g.out_channels = weight[0];
                 g.groups = groups;
+                g.out_per_group = weight[0] / groups;
                 auto& s = g.image;
                 s.channels = weight[1];
                 s.in_h = input[2];
@@ -99,154 +90,14 @@ namespace xgrad
             }
         };
 
-        // Runs image_fn(n, col_buffer) for every image n.  With at least as many images as threads the batch
-        // is split across threads, each with its own column buffer, and the GEMMs inside run single-threaded
-        // (parallel_for nested in a chunk runs inline); otherwise images go one by one and each GEMM uses
-        // every thread.  part_fn(part, first, end) sees the split, for per-thread accumulators.
-        template <class T, class PartFn>
-        void for_batch_parts(std::size_t batch, std::size_t parts, PartFn&& part_fn)
-        {
-            if (parts <= 1)
-            {
-                part_fn(0, 0, batch);
-                return;
-            }
-            parallel_for(0, parts, 1, [&](std::size_t first_part, std::size_t end_part) {
-                for (std::size_t part = first_part; part < end_part; ++part)
-                    part_fn(part, part * batch / parts, (part + 1) * batch / parts);
-            });
-        }
-
-        inline std::size_t batch_parts(std::size_t batch)
-        {
-            const std::size_t threads = get_num_threads();
-            return batch >= threads ? threads : 1;
-        }
-
-        // y (N, C_out, OH·OW) = W_g (C_out/G, C_in/G·kh·kw) · col_g (C_in/G·kh·kw, OH·OW) for each group g.
-        // The im2col matrix (k, p) of one image group: the image itself for a 1x1 stride-1 convolution,
-        // else unfolded into `buffer`.
-        template <class T, class Geometry>
-        const T* columns_of(const Geometry& g, const T* image, kernels::aligned_scratch<T>& buffer)
-        {
-            if (g.pointwise())
-                return image;
-            T* columns = buffer.data(g.image.col_rows() * g.image.col_cols());
-            kernels::im2col(g.image, image, columns);
-            return columns;
-        }
-
-        template <class T>
-        void conv2d_forward(const Conv2dGeometry& g, const T* input, const T* weight, T* output)
-        {
-            const auto& s = g.image;
-            const std::size_t k = s.col_rows(), p = s.col_cols(), m = g.out_per_group();
-            const std::size_t image_size = g.in_channels * s.in_h * s.in_w;
-            for_batch_parts<T>(g.batch, batch_parts(g.batch), [&](std::size_t, std::size_t first, std::size_t end) {
-                kernels::aligned_scratch<T> col_buffer;
-                for (std::size_t n = first; n < end; ++n)
-                    for (std::size_t group = 0; group < g.groups; ++group)
-                    {
-                        const T* image = input + n * image_size + group * s.channels * s.in_h * s.in_w;
-                        const T* col = columns_of(g, image, col_buffer);
-                        kernels::gemm<T>(false, false, m, p, k, T(1), weight + group * m * k, k, col, p, T(0),
-                                         output + (n * g.out_channels + group * m) * p, p);
-                    }
-            });
-        }
-
-        // dx (N, C_in, H, W) = col2im(W_gᵀ · dy_g) for each group g.
-        template <class T>
-        void conv2d_input_backward(const Conv2dGeometry& g, const T* dout, const T* weight, T* dinput)
-        {
-            const auto& s = g.image;
-            const std::size_t k = s.col_rows(), p = s.col_cols(), m = g.out_per_group();
-            const std::size_t image_size = g.in_channels * s.in_h * s.in_w;
-            for_batch_parts<T>(g.batch, batch_parts(g.batch), [&](std::size_t, std::size_t first, std::size_t end) {
-                kernels::aligned_scratch<T> col_buffer;
-                for (std::size_t n = first; n < end; ++n)
-                    for (std::size_t group = 0; group < g.groups; ++group)
-                    {
-                        T* dimage = dinput + n * image_size + group * s.channels * s.in_h * s.in_w;
-                        const T* dout_group = dout + (n * g.out_channels + group * m) * p;
-                        if (g.pointwise())
-                        {
-                            kernels::gemm<T>(true, false, k, p, m, T(1), weight + group * m * k, k, dout_group, p, T(0),
-                                             dimage, p);
-                            continue;
-                        }
-                        T* dcol = col_buffer.data(k * p);
-                        kernels::gemm<T>(true, false, k, p, m, T(1), weight + group * m * k, k, dout_group, p, T(0),
-                                         dcol, p);
-                        std::fill(dimage, dimage + s.channels * s.in_h * s.in_w, T(0));
-                        kernels::col2im(s, dcol, dimage);
-                    }
-            });
-        }
-
-        // dW_g (C_out/G, C_in/G·kh·kw) = Σ_n dy_g · col_gᵀ, each thread summing its images into its own
-        // accumulator, the accumulators added at the end.
-        template <class T>
-        void conv2d_weight_backward(const Conv2dGeometry& g, const T* input, const T* dout, T* dweight)
-        {
-            const auto& s = g.image;
-            const std::size_t k = s.col_rows(), p = s.col_cols(), m = g.out_per_group();
-            const std::size_t image_size = g.in_channels * s.in_h * s.in_w;
-            const std::size_t weight_size = g.out_channels * k;
-            const std::size_t parts = batch_parts(g.batch);
-            std::vector<T> partial_sums(parts > 1 ? (parts - 1) * weight_size : 0);
-            std::fill(dweight, dweight + weight_size, T(0));
-            for_batch_parts<T>(g.batch, parts, [&](std::size_t part, std::size_t first, std::size_t end) {
-                T* accumulator = part == 0 ? dweight : partial_sums.data() + (part - 1) * weight_size;
-                kernels::aligned_scratch<T> col_buffer;
-                for (std::size_t n = first; n < end; ++n)
-                    for (std::size_t group = 0; group < g.groups; ++group)
-                    {
-                        const T* image = input + n * image_size + group * s.channels * s.in_h * s.in_w;
-                        const T* col = columns_of(g, image, col_buffer);
-                        kernels::gemm<T>(false, true, m, k, p, T(1), dout + (n * g.out_channels + group * m) * p, p,
-                                         col, p, T(1), accumulator + group * m * k, k);
-                    }
-            });
-            for (std::size_t part = 1; part < parts; ++part)
-            {
-                const T* partial = partial_sums.data() + (part - 1) * weight_size;
-                for (std::size_t i = 0; i < weight_size; ++i)
-                    dweight[i] += partial[i];
-            }
-        }
-
-        // Σ x[i] over a contiguous range, in SIMD lanes (a plain loop would add one element at a time: the
-        // compiler may not reorder floating-point sums).
-        template <class T>
-        T sum_contiguous(const T* x, std::size_t n)
-        {
-            using batch = xsimd::batch<T, xsimd::default_arch>;
-            const std::size_t vn = n - n % batch::size;
-            batch lanes(T(0));
-            for (std::size_t i = 0; i < vn; i += batch::size)
-                lanes += batch::load_unaligned(x + i);
-            alignas(kernels::scratch_alignment) T lane_values[batch::size];
-            lanes.store_aligned(lane_values);
-            T total = 0;
-            for (const T lane : lane_values)
-                total += lane;
-            for (std::size_t i = vn; i < n; ++i)   // scalar tail
-                total += x[i];
-            return total;
-        }
-
         // db[o] = Σ_{n, i, j} dy[n, o, i, j]   (linear in dy)   =>  dL/d(dy)[n, o, i, j] = dL/d(db)[o]
         template <class T>
         Tensor<T> conv2d_bias_grad(const Tensor<T>& dout)
         {
             const Shape shape = dout.shape();   // (N, C_out, OH, OW)
-            const std::size_t channels = shape[1], plane = shape[2] * shape[3];
-            xt::xarray<T> value = xt::zeros<T>({channels});
-            const T* dy = dout.value().data();
-            for (std::size_t n = 0; n < shape[0]; ++n)
-                for (std::size_t o = 0; o < channels; ++o, dy += plane)
-                    value(o) += sum_contiguous(dy, plane);
+            const std::size_t channels = shape[1];
+            xt::xarray<T> value = xt::empty<T>({channels});
+            kernels::channel_sums(shape[0], channels, shape[2] * shape[3], dout.value().data(), value.data());
             return make_result<T>("conv2d_bias_grad", std::move(value), {dout},
                                   [shape, channels](const Tensor<T>& ddb) -> Grads<T> {
                                       return {broadcast_to(reshape_exact(ddb, Shape{1, channels, 1, 1}), shape)};
@@ -286,23 +137,13 @@ namespace xgrad
         const auto g =
             detail::Conv2dGeometry::make("conv2d", input.shape(), weight.shape(), stride, padding, dilation, groups);
         const bool has_bias = bias.defined();
-        if (has_bias && bias.shape() != Shape{g.out_channels})
-            throw shape_error("conv2d: bias must have shape (" + std::to_string(g.out_channels) + ",) for weight " +
+        if (has_bias && bias.shape() != Shape{g.out_channels()})
+            throw shape_error("conv2d: bias must have shape (" + std::to_string(g.out_channels()) + ",) for weight " +
                               shape_string(weight.shape()) + ", got " + shape_string(bias.shape()));
         xt::xarray<T> value = xt::empty<T>(g.output_shape());   // (N, C_out, OH, OW)
-        detail::conv2d_forward(g, input.value().data(), weight.value().data(), value.data());
+        kernels::conv2d(g, input.value().data(), weight.value().data(), value.data());
         if (has_bias)
-        {
-            const std::size_t p = g.image.col_cols();
-            const T* b = bias.value().data();
-            for (std::size_t n = 0; n < g.batch; ++n)
-                for (std::size_t o = 0; o < g.out_channels; ++o)
-                {
-                    T* row = value.data() + (n * g.out_channels + o) * p;
-                    for (std::size_t i = 0; i < p; ++i)
-                        row[i] += b[o];
-                }
-        }
+            kernels::add_channel_bias(g.batch, g.out_channels(), g.image.col_cols(), bias.value().data(), value.data());
         std::vector<Tensor<T>> parents{input, weight};
         if (has_bias)
             parents.push_back(bias);
@@ -343,12 +184,9 @@ namespace xgrad
     {
         const auto g = detail::Conv2dGeometry::make("conv2d_input_grad", input_shape, weight.shape(), stride, padding,
                                                     dilation, groups);
-        if (grad_output.shape() != g.output_shape())
-            throw shape_error("conv2d_input_grad: grad_output must have shape " + shape_string(g.output_shape()) +
-                              " for input " + shape_string(input_shape) + " and weight " +
-                              shape_string(weight.shape()) + ", got " + shape_string(grad_output.shape()));
+        g.check_grad_output("conv2d_input_grad", grad_output.shape(), input_shape, weight.shape());
         xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C_in, H, W)
-        detail::conv2d_input_backward(g, grad_output.value().data(), weight.value().data(), value.data());
+        kernels::conv2d_input_grad(g, grad_output.value().data(), weight.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
         return make_result<T>(
             "conv2d_input_grad", std::move(value), {grad_output, weight},
@@ -374,12 +212,9 @@ namespace xgrad
     {
         const auto g = detail::Conv2dGeometry::make("conv2d_weight_grad", input.shape(), weight_shape, stride, padding,
                                                     dilation, groups);
-        if (grad_output.shape() != g.output_shape())
-            throw shape_error("conv2d_weight_grad: grad_output must have shape " + shape_string(g.output_shape()) +
-                              " for input " + shape_string(input.shape()) + " and weight " +
-                              shape_string(weight_shape) + ", got " + shape_string(grad_output.shape()));
+        g.check_grad_output("conv2d_weight_grad", grad_output.shape(), input.shape(), weight_shape);
         xt::xarray<T> value = xt::empty<T>(weight_shape);   // (C_out, C_in / groups, kh, kw)
-        detail::conv2d_weight_backward(g, input.value().data(), grad_output.value().data(), value.data());
+        kernels::conv2d_weight_grad(g, input.value().data(), grad_output.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
         return make_result<T>(
             "conv2d_weight_grad", std::move(value), {input, grad_output},
