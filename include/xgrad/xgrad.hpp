@@ -6,6 +6,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "parallel.hpp"
+#include "profiler.hpp"
 
 #include "core/autograd.hpp"
 #include "core/broadcast.hpp"

@@ -163,11 +163,14 @@ namespace xgrad
                     continue;
                 }
                 if (node.graph_released)
-                    throw autograd_error("backward: trying to go through the graph of '" + node.op +
+                    throw autograd_error(std::string("backward: trying to go through the graph of '") + node.op +
                                          "' a second time, but it was released after the first backward; pass "
                                          "retain_graph = true to the first call if you need to backward twice");
 
-                const Grads<T> parent_grads = node.backward(dout, self);
+                const Grads<T> parent_grads = [&] {
+                    const profiler::Scope timed(node.op, profiler::Pass::backward);
+                    return node.backward(dout, self);
+                }();
                 XGRAD_ASSERT(parent_grads.size() == node.parents.size());
                 if (observer)
                     observer(self, dout, parent_grads);

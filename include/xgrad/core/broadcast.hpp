@@ -74,6 +74,7 @@ namespace xgrad
     template <class T>
     Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape)
     {
+        XGRAD_PROFILE_OP("broadcast_to");
         if (detail::shapes_equal(x.value().shape(), shape))
             return x;
         if (!detail::shapes_equal(broadcast_shapes(x.shape(), shape, "broadcast_to"), shape))
@@ -88,6 +89,7 @@ namespace xgrad
     template <class T>
     Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape)
     {
+        XGRAD_PROFILE_OP("sum_to");
         if (detail::shapes_equal(x.value().shape(), shape))
             return x;
         const auto axes = detail::reduced_axes(x.shape(), shape, "sum_to");

@@ -19,6 +19,7 @@
 
 #include "../config.hpp"
 #include "../error.hpp"
+#include "../profiler.hpp"
 #include "memory.hpp"
 #include "types.hpp"
 
@@ -105,7 +106,7 @@ namespace xgrad
             bool requires_grad = false;
             bool retains_grad = false;
             bool graph_released = false;   // backward ran through this node without retain_graph
-            std::string op = "leaf";       // the op that produced the value
+            const char* op = "leaf";       // the op that produced the value (a string literal: no allocation per node)
             std::string name;              // an optional label, shown in printed graphs and traces
             std::vector<Tensor<T>> parents;
             BackwardFn<T> backward;
@@ -229,7 +230,7 @@ namespace xgrad
         void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
 
         // --- graph introspection (printing, graph export, teaching) ---
-        const std::string& op_name() const { return checked_node().op; }
+        std::string op_name() const { return checked_node().op; }
         const std::string& name() const { return checked_node().name; }
         Tensor& set_name(std::string label)
         {
@@ -308,9 +309,11 @@ namespace xgrad
     // Wraps an op's forward value as a Tensor.  When grad mode is on and some input requires a gradient,
     // the result remembers its parents and `backward`, a callable taking dL/d(out) (and optionally the
     // output itself, to reuse it: d exp(x) = exp(x) dx) and returning one gradient per parent.
+    // `op` names the op in printouts, traces and profiles: a string literal, kept by pointer.
     template <class T, class Backward>
     Tensor<T> make_result(const char* op, xt::xarray<T> value, std::vector<Tensor<T>> parents, Backward&& backward)
     {
+        profiler::record_result_bytes(value.size() * sizeof(T));
         Tensor<T> result(std::move(value));
         auto& node = *result.node();
         node.op = op;

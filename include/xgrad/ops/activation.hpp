@@ -19,6 +19,7 @@ namespace xgrad
     template <class T>
     Tensor<T> relu(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("relu");
         return make_result<T>("relu", kernels::relu(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
             if (!is_grad_enabled())
                 return {constant<T>(kernels::relu_backward(x.value(), dout.value()))};
@@ -30,6 +31,7 @@ namespace xgrad
     template <class T>
     Tensor<T> leaky_relu(const Tensor<T>& x, detail::non_deduced_t<T> negative_slope = T(0.01))
     {
+        XGRAD_PROFILE_OP("leaky_relu");
         return make_result<T>("leaky_relu", xt::where(x.value() > T(0), x.value(), negative_slope * x.value()), {x},
                               [x, negative_slope](const Tensor<T>& dout) -> Grads<T> {
                                   xt::xarray<T> slope = xt::where(x.value() > T(0), T(1), negative_slope);
@@ -41,6 +43,7 @@ namespace xgrad
     template <class T>
     Tensor<T> sigmoid(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("sigmoid");
         // exp of a non-positive number only: no overflow for large |x|.
         return make_result<T>("sigmoid", kernels::sigmoid(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
@@ -52,6 +55,7 @@ namespace xgrad
     template <class T>
     Tensor<T> tanh(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("tanh");
         return make_result<T>("tanh", kernels::tanh(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {mul(dout, sub(T(1), mul(out, out)))};
@@ -63,6 +67,7 @@ namespace xgrad
     template <class T>
     Tensor<T> softplus(const Tensor<T>& x, detail::non_deduced_t<T> beta = T(1), detail::non_deduced_t<T> threshold = T(20))
     {
+        XGRAD_PROFILE_OP("softplus");
         if (!(beta > T(0)))
             throw value_error("softplus: beta must be positive");
         const auto& v = x.value();
@@ -104,6 +109,7 @@ namespace xgrad
     template <class T>
     Tensor<T> gelu(const Tensor<T>& x, GeluApproximation approximate = GeluApproximation::none)
     {
+        XGRAD_PROFILE_OP("gelu");
         if (approximate == GeluApproximation::tanh)
         {
             const T sqrt_2_over_pi = T(0.79788456080286535587989211986876);
@@ -130,6 +136,7 @@ namespace xgrad
     template <class T>
     Tensor<T> softmax(const Tensor<T>& x, std::ptrdiff_t dim)
     {
+        XGRAD_PROFILE_OP("softmax");
         const std::size_t d = x.normalize_dim(dim, "softmax");
         return make_result("softmax", kernels::softmax(x.value(), d), {x}, [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
             return {mul(out, sub(dout, sum(mul(dout, out), dim, true)))};
@@ -140,6 +147,7 @@ namespace xgrad
     template <class T>
     Tensor<T> log_softmax(const Tensor<T>& x, std::ptrdiff_t dim)
     {
+        XGRAD_PROFILE_OP("log_softmax");
         const std::size_t d = x.normalize_dim(dim, "log_softmax");
         return make_result("log_softmax", kernels::log_softmax(x.value(), d), {x},
                            [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {

@@ -46,6 +46,7 @@ namespace xgrad
                                            const Tensor<T>& additive_mask = Tensor<T>(), bool is_causal = false,
                                            double dropout_p = 0.0, Rng& rng = default_generator())
     {
+        XGRAD_PROFILE_OP("scaled_dot_product_attention");
         if (q.ndim() < 2 || k.ndim() < 2 || v.ndim() < 2 || q.shape(-1) != k.shape(-1) || k.shape(-2) != v.shape(-2))
             throw shape_error("scaled_dot_product_attention: expected q (..., L, E), k (..., S, E), v (..., S, Ev), "
                               "got " + shape_string(q.shape()) + ", " + shape_string(k.shape()) + ", " +

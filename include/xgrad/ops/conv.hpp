@@ -94,6 +94,7 @@ namespace xgrad
         template <class T>
         Tensor<T> conv2d_bias_grad(const Tensor<T>& dout)
         {
+            XGRAD_PROFILE_OP("conv2d_bias_grad");
             const Shape shape = dout.shape();   // (N, C_out, OH, OW)
             const std::size_t channels = shape[1];
             xt::xarray<T> value = xt::empty<T>({channels});
@@ -134,6 +135,7 @@ namespace xgrad
     Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, Size2 stride,
                      Size2 padding, Size2 dilation, std::size_t groups)
     {
+        XGRAD_PROFILE_OP("conv2d");
         const auto g =
             detail::Conv2dGeometry::make("conv2d", input.shape(), weight.shape(), stride, padding, dilation, groups);
         const bool has_bias = bias.defined();
@@ -182,6 +184,7 @@ namespace xgrad
     Tensor<T> conv2d_input_grad(const Tensor<T>& grad_output, const Tensor<T>& weight, const Shape& input_shape,
                                 Size2 stride, Size2 padding, Size2 dilation, std::size_t groups)
     {
+        XGRAD_PROFILE_OP("conv2d_input_grad");
         const auto g = detail::Conv2dGeometry::make("conv2d_input_grad", input_shape, weight.shape(), stride, padding,
                                                     dilation, groups);
         g.check_grad_output("conv2d_input_grad", grad_output.shape(), input_shape, weight.shape());
@@ -210,6 +213,7 @@ namespace xgrad
     Tensor<T> conv2d_weight_grad(const Tensor<T>& input, const Tensor<T>& grad_output, const Shape& weight_shape,
                                  Size2 stride, Size2 padding, Size2 dilation, std::size_t groups)
     {
+        XGRAD_PROFILE_OP("conv2d_weight_grad");
         const auto g = detail::Conv2dGeometry::make("conv2d_weight_grad", input.shape(), weight_shape, stride, padding,
                                                     dilation, groups);
         g.check_grad_output("conv2d_weight_grad", grad_output.shape(), input.shape(), weight_shape);

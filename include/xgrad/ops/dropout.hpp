@@ -12,6 +12,7 @@ namespace xgrad
     template <class T, class Rng = Generator>
     Tensor<T> dropout(const Tensor<T>& input, double p = 0.5, bool training = true, Rng& rng = default_generator())
     {
+        XGRAD_PROFILE_OP("dropout");
         if (!(p >= 0.0 && p <= 1.0))
             throw value_error("dropout: probability p must be in [0, 1], got " + std::to_string(p));
         if (!training || p == 0.0)

@@ -66,6 +66,7 @@ namespace xgrad
     template <class T>
     Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("add");
         detail::check_broadcastable("add", a, b);
         return make_result<T>("add", kernels::add(a.value(), b.value()), {a, b},
                               [sa = a.shape(), sb = b.shape()](const Tensor<T>& dout) -> Grads<T> {
@@ -77,6 +78,7 @@ namespace xgrad
     template <class T>
     Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("sub");
         detail::check_broadcastable("sub", a, b);
         return make_result<T>("sub", kernels::sub(a.value(), b.value()), {a, b},
                               [a, b](const Tensor<T>& dout) -> Grads<T> {
@@ -89,6 +91,7 @@ namespace xgrad
     template <class T>
     Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("mul");
         detail::check_broadcastable("mul", a, b);
         return make_result<T>("mul", kernels::mul(a.value(), b.value()), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
             return {detail::grad_if_needed(a, [&] { return sum_to(mul(dout, b), a.shape()); }),
@@ -100,6 +103,7 @@ namespace xgrad
     template <class T>
     Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("div");
         detail::check_broadcastable("div", a, b);
         return make_result<T>("div", kernels::div(a.value(), b.value()), {a, b}, [a, b](const Tensor<T>& dout) -> Grads<T> {
             return {detail::grad_if_needed(a, [&] { return sum_to(div(dout, b), a.shape()); }),
@@ -112,6 +116,7 @@ namespace xgrad
     template <class T>
     Tensor<T> neg(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("neg");
         return make_result<T>("neg", -x.value(), {x},
                               [](const Tensor<T>& dout) -> Grads<T> { return {neg(dout)}; });
     }
@@ -120,6 +125,7 @@ namespace xgrad
     template <class T>
     Tensor<T> exp(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("exp");
         return make_result<T>("exp", kernels::exp(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {mul(dout, out)};
@@ -130,6 +136,7 @@ namespace xgrad
     template <class T>
     Tensor<T> log(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("log");
         return make_result<T>("log", kernels::log(x.value()), {x},
                               [x](const Tensor<T>& dout) -> Grads<T> { return {div(dout, x)}; });
     }
@@ -138,6 +145,7 @@ namespace xgrad
     template <class T>
     Tensor<T> sqrt(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("sqrt");
         return make_result<T>("sqrt", xt::sqrt(x.value()), {x},
                               [](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                                   return {div(dout, mul(out, detail::scalar_tensor<T>(2)))};
@@ -148,6 +156,7 @@ namespace xgrad
     template <class T>
     Tensor<T> abs(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("abs");
         return make_result<T>("abs", xt::abs(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
             return {mul(dout, constant<T>(xt::sign(x.value())))};
         });
@@ -157,6 +166,7 @@ namespace xgrad
     template <class T, class S, detail::enable_if_scalar<S>>
     Tensor<T> pow(const Tensor<T>& x, S exponent)
     {
+        XGRAD_PROFILE_OP("pow");
         const T p = static_cast<T>(exponent);
         return make_result<T>("pow", xt::pow(x.value(), p), {x}, [x, p](const Tensor<T>& dout) -> Grads<T> {
             if (p == T(0))
@@ -169,6 +179,7 @@ namespace xgrad
     template <class T>
     Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("pow");
         detail::check_broadcastable("pow", a, b);
         return make_result<T>(
             "pow", xt::pow(a.value(), b.value()), {a, b},
@@ -184,6 +195,7 @@ namespace xgrad
     Tensor<T> clamp(const Tensor<T>& x, std::optional<detail::non_deduced_t<T>> lo,
                     std::optional<detail::non_deduced_t<T>> hi = std::nullopt)
     {
+        XGRAD_PROFILE_OP("clamp");
         if (lo && hi && *lo > *hi)
             throw value_error("clamp: min " + std::to_string(*lo) + " is greater than max " + std::to_string(*hi));
         const T low = lo.value_or(-std::numeric_limits<T>::infinity());
@@ -199,6 +211,7 @@ namespace xgrad
     template <class T>
     Tensor<T> erf(const Tensor<T>& x)
     {
+        XGRAD_PROFILE_OP("erf");
         return make_result<T>("erf", xt::erf(x.value()), {x}, [x](const Tensor<T>& dout) -> Grads<T> {
             const T two_over_sqrt_pi = T(1.1283791670955125738961589031215452);
             return {mul(dout, mul(exp(neg(mul(x, x))), detail::scalar_tensor<T>(two_over_sqrt_pi)))};

@@ -12,6 +12,7 @@ namespace xgrad
     template <class T>
     Tensor<T> embedding(const IndexArray& indices, const Tensor<T>& weight)
     {
+        XGRAD_PROFILE_OP("embedding");
         if (weight.ndim() != 2)
             throw shape_error("embedding: weight must be (num_embeddings, embedding_dim), got shape " +
                               shape_string(weight.shape()));

@@ -21,6 +21,7 @@ namespace xgrad
         template <class T>
         Tensor<T> folded_matmul(const Tensor<T>& x, const Tensor<T>& w, bool trans_w)
         {
+            XGRAD_PROFILE_OP("matmul");
             const Shape sx = x.shape(), sw = w.shape();
             XGRAD_ASSERT(sx.size() >= 1 && sw.size() == 2);
             const std::size_t k = sx.back(), rows = product(sx, 0, sx.size() - 1);
@@ -44,6 +45,7 @@ namespace xgrad
         template <class T>
         Tensor<T> rows_product(const Tensor<T>& a, const Tensor<T>& b)
         {
+            XGRAD_PROFILE_OP("matmul");
             const std::size_t p = a.shape(-1), q = b.shape(-1), rows = product(a.shape(), 0, a.ndim() - 1);
             XGRAD_ASSERT(b.numel() == rows * q);
             auto value = xt::xarray<T>::from_shape({p, q});   // (p, q)
@@ -63,6 +65,7 @@ namespace xgrad
         template <class T>
         Tensor<T> batched_matmul(const Tensor<T>& a, const Tensor<T>& b, bool trans_a, bool trans_b)
         {
+            XGRAD_PROFILE_OP("matmul");
             const Shape sa = a.shape(), sb = b.shape();
             XGRAD_ASSERT(sa.size() >= 2 && sa.size() == sb.size());
             const std::size_t nd = sa.size();
@@ -78,9 +81,15 @@ namespace xgrad
             shape.push_back(m);
             shape.push_back(n);
             xt::xarray<T> value(shape);
-            for (std::size_t i = 0; i < batches; ++i)
-                kernels::gemm<T>(trans_a, trans_b, m, n, k, T(1), a.value().data() + i * m * k, trans_a ? m : k,
-                                 b.value().data() + i * k * n, trans_b ? k : n, T(0), value.data() + i * m * n, n);
+            // Threads take whole products (each gemm inside a chunk runs on its own thread), as many per chunk
+            // as make the work worth a hand-off: attention's many small per-head products use both cores.
+            const std::size_t grain = std::max<std::size_t>(
+                1, kernels::detail::gemm_min_work_per_thread / std::max<std::size_t>(1, m * n * k));
+            parallel_for(0, batches, grain, [&](std::size_t first, std::size_t last) {
+                for (std::size_t i = first; i < last; ++i)
+                    kernels::gemm<T>(trans_a, trans_b, m, n, k, T(1), a.value().data() + i * m * k, trans_a ? m : k,
+                                     b.value().data() + i * k * n, trans_b ? k : n, T(0), value.data() + i * m * n, n);
+            });
             return make_result("matmul", std::move(value), {a, b},
                                [a, b, trans_a, trans_b](const Tensor<T>& dout) -> Grads<T> {
                                    if (!trans_a && !trans_b)
@@ -146,6 +155,7 @@ namespace xgrad
     template <class T>
     Tensor<T> linear(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>())
     {
+        XGRAD_PROFILE_OP("linear");
         if (input.ndim() == 0 || weight.ndim() != 2 || input.shape(-1) != weight.shape(1))
             throw shape_error("linear: input of shape " + shape_string(input.shape()) +
                               " does not fit weight of shape " + shape_string(weight.shape()) +

@@ -42,6 +42,7 @@ namespace xgrad
     Tensor<T> layer_norm(const Tensor<T>& input, const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
                          const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5)
     {
+        XGRAD_PROFILE_OP("layer_norm");
         const Shape shape = input.shape();
         const std::size_t k = normalized_shape.size();
         if (k == 0 || k > shape.size() || !std::equal(normalized_shape.begin(), normalized_shape.end(), shape.end() - k))
@@ -101,6 +102,7 @@ namespace xgrad
                          const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                          bool training = true, double momentum = 0.1, double eps = 1e-5)
     {
+        XGRAD_PROFILE_OP("batch_norm");
         if (input.ndim() < 2)
             throw shape_error("batch_norm: input must be (N, C, ...), got shape " + shape_string(input.shape()));
         const std::size_t channels = input.shape(1);

@@ -84,6 +84,7 @@ namespace xgrad
         template <class T>
         Tensor<T> scatter_to_planes(const Tensor<T>& dout, const PoolIndex& index, const Shape& input_shape)
         {
+            XGRAD_PROFILE_OP("max_pool2d_backward");
             const Shape out_shape = dout.shape();
             const std::size_t planes = out_shape[0] * out_shape[1];
             const std::size_t in_size = input_shape[2] * input_shape[3], out_size = out_shape[2] * out_shape[3];
@@ -121,6 +122,7 @@ namespace xgrad
         template <class T>
         Tensor<T> average_pool(AveragePoolNames op, const Tensor<T>& x, const PoolWindows& windows)
         {
+            XGRAD_PROFILE_OP(op.forward);
             const Shape in_shape = x.shape();
             const std::size_t planes = in_shape[0] * in_shape[1];
             xt::xarray<T> value = xt::empty<T>(pooled_shape(in_shape, *windows));   // (N, C, OH, OW)
@@ -141,6 +143,7 @@ namespace xgrad
         Tensor<T> average_pool_backward(AveragePoolNames op, const Tensor<T>& dout, const PoolWindows& windows,
                                         const Shape& input_shape)
         {
+            XGRAD_PROFILE_OP(op.backward);
             const std::size_t planes = input_shape[0] * input_shape[1];
             xt::xarray<T> value = xt::zeros<T>(input_shape);   // (N, C, H, W)
             const T* dy = dout.value().data();
@@ -161,6 +164,7 @@ namespace xgrad
     template <class T>
     Tensor<T> max_pool2d(const Tensor<T>& x, Size2 kernel, Size2 stride, Size2 padding = {0, 0})
     {
+        XGRAD_PROFILE_OP("max_pool2d");
         const auto windows = detail::sliding_pool_windows("max_pool2d", x.shape(), kernel, stride, padding, 0);
         const Shape in_shape = x.shape();
         const std::size_t planes = in_shape[0] * in_shape[1];

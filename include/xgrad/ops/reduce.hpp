@@ -62,6 +62,7 @@ namespace xgrad
     template <class T>
     Tensor<T> sum(const Tensor<T>& x, const Dims& dims, bool keepdims = false)
     {
+        XGRAD_PROFILE_OP("sum");
         const auto plan = detail::plan_reduction(x.shape(), dims, keepdims, "sum");
         auto value = detail::reduce_value(x.value(), plan, [](const auto& v, const auto& axes, auto) { return kernels::sum(v, axes); });
         return make_result("sum", std::move(value), {x}, [plan, from = x.shape()](const Tensor<T>& dout) -> Grads<T> {
@@ -97,6 +98,7 @@ namespace xgrad
         template <class T, class Reducer>
         Tensor<T> extremum(const char* op, const Tensor<T>& x, const Dims& dims, bool keepdims, Reducer&& reducer)
         {
+            XGRAD_PROFILE_OP(op);
             const auto plan = plan_reduction(x.shape(), dims, keepdims, op);
             if (plan.count == 0 || x.numel() == 0)
                 throw value_error(std::string(op) + ": cannot reduce over an empty dimension of shape " +

@@ -88,6 +88,7 @@ namespace xgrad
     template <class T>
     Tensor<T> detail::reshape_exact(const Tensor<T>& x, const Shape& shape)
     {
+        XGRAD_PROFILE_OP("reshape");
         if (detail::product(shape, 0, shape.size()) != x.numel())
             throw shape_error("reshape: cannot reshape " + shape_string(x.shape()) + " (" +
                               std::to_string(x.numel()) + " elements) into " + shape_string(shape));
@@ -156,6 +157,7 @@ namespace xgrad
     template <class T>
     Tensor<T> permute(const Tensor<T>& x, const Dims& dims)
     {
+        XGRAD_PROFILE_OP("permute");
         if (dims.size() != x.ndim())
             throw shape_error("permute: got " + std::to_string(dims.size()) + " dims for a tensor of shape " +
                               shape_string(x.shape()));
@@ -205,6 +207,7 @@ namespace xgrad
     template <class T>
     Tensor<T> narrow(const Tensor<T>& x, std::ptrdiff_t dim, std::size_t start, std::size_t length)
     {
+        XGRAD_PROFILE_OP("narrow");
         const std::size_t d = x.normalize_dim(dim, "narrow");
         const Shape from = x.shape();
         if (start > from[d] || length > from[d] - start)   // not start + length: that can wrap around
@@ -225,6 +228,7 @@ namespace xgrad
     Tensor<T> detail::narrow_backward(const Tensor<T>& dout, const Shape& full_shape, std::size_t dim,
                                       std::size_t start)
     {
+        XGRAD_PROFILE_OP("narrow_backward");
         xt::xarray<T> value = xt::zeros<T>(full_shape);
         const std::size_t length = dout.shape(static_cast<std::ptrdiff_t>(dim));
         const DimSplit split(full_shape, dim);
@@ -240,6 +244,7 @@ namespace xgrad
     template <class T>
     Tensor<T> cat(const std::vector<Tensor<T>>& inputs, std::ptrdiff_t dim = 0)
     {
+        XGRAD_PROFILE_OP("cat");
         if (inputs.empty())
             throw value_error("cat: needs at least one tensor");
         const std::size_t d = inputs[0].normalize_dim(dim, "cat");
@@ -322,6 +327,7 @@ namespace xgrad
     template <class T>
     Tensor<T> index_select(const Tensor<T>& x, std::ptrdiff_t dim, const IndexArray& index)
     {
+        XGRAD_PROFILE_OP("index_select");
         const std::size_t d = x.normalize_dim(dim, "index_select");
         if (index.dimension() != 1)
             throw shape_error("index_select: index must be 1-D, got shape " + shape_string(index.shape()));
@@ -343,6 +349,7 @@ namespace xgrad
     Tensor<T> detail::index_add_into_zeros(const Tensor<T>& dout, const Shape& shape, std::size_t dim,
                                            const IndexArray& index)
     {
+        XGRAD_PROFILE_OP("index_select_backward");
         xt::xarray<T> value = xt::zeros<T>(shape);
         const DimSplit split(shape, dim);
         const T* source = dout.value().data();
@@ -400,6 +407,7 @@ namespace xgrad
     template <class T>
     Tensor<T> gather(const Tensor<T>& x, std::ptrdiff_t dim, const IndexArray& index)
     {
+        XGRAD_PROFILE_OP("gather");
         const std::size_t d = x.normalize_dim(dim, "gather");
         const Shape from = x.shape();
         bool fits = index.dimension() == from.size();
@@ -422,6 +430,7 @@ namespace xgrad
     Tensor<T> detail::scatter_add_into_zeros(const Tensor<T>& dout, const Shape& shape, std::size_t dim,
                                              const IndexArray& index)
     {
+        XGRAD_PROFILE_OP("gather_backward");
         xt::xarray<T> value = xt::zeros<T>(shape);
         const T* source = dout.value().data();
         for_each_gathered(shape, dim, index, [&](std::size_t p, std::size_t offset) { value.data()[offset] += source[p]; });
@@ -435,6 +444,7 @@ namespace xgrad
     template <class T>
     Tensor<T> where(const xt::xarray<bool>& condition, const Tensor<T>& a, const Tensor<T>& b)
     {
+        XGRAD_PROFILE_OP("where");
         const Shape condition_shape(condition.shape().begin(), condition.shape().end());
         broadcast_shapes(broadcast_shapes(condition_shape, a.shape(), "where"), b.shape(), "where");
         return make_result<T>("where", xt::where(condition, a.value(), b.value()), {a, b},
