@@ -252,6 +252,29 @@ namespace
                 kernels::log_softmax_rows_reference(rows, cols, x.data(), want.data());
                 check_close(got, want, double(8 + cols), label("log_softmax_rows", rows * cols, threads) + shape);
             }
+            if (cols > 0)
+            {
+                // The cross-entropy backward from log-probabilities, with and without smoothing, and with rows of
+                // weight 0 (ignored targets); each target a different class.
+                std::vector<T> log_probs(rows * cols), weight(rows);
+                kernels::log_softmax_rows_reference(rows, cols, x.data(), log_probs.data());
+                std::vector<std::int64_t> target(rows);
+                for (std::size_t r = 0; r < rows; ++r)
+                {
+                    target[r] = static_cast<std::int64_t>((r * 7) % cols);
+                    weight[r] = r % 5 == 3 ? T(0) : T(0.25) + T(r % 3);
+                }
+                for (const T smoothing : {T(0), T(0.1)})
+                {
+                    std::vector<T> got(rows * cols, T(-7)), want(rows * cols, T(-7));
+                    kernels::cross_entropy_backward_rows(rows, cols, log_probs.data(), target.data(), weight.data(),
+                                                         smoothing, got.data());
+                    kernels::cross_entropy_backward_rows_reference(rows, cols, log_probs.data(), target.data(),
+                                                                   weight.data(), smoothing, want.data());
+                    // xsimd's exp and std::exp differ by an ulp or two; the subtraction of the target is exact.
+                    check_close(got, want, 16, label("cross_entropy_backward_rows", rows * cols, threads) + shape);
+                }
+            }
         }
     }
 

@@ -271,6 +271,29 @@ TEST_CASE("cross_entropy and nll_loss: derivatives")
     check_derivatives([&](const Inputs& in) { return xgrad::nll_loss(xgrad::log_softmax(in[0], 1), target); }, {logits});
 }
 
+TEST_CASE("cross_entropy on (N, C) logits, one fused op, agrees with log_softmax and nll_loss")
+{
+    const IndexArray target{3, 0, -100, 4, 1, 1, 2};
+    for (const char* reduction : {"mean", "sum", "none"})
+    {
+        CAPTURE(reduction);
+        const Tensor<double> fused_logits = random_leaf({7, 5}, 15, -3., 3.);
+        Tensor<double> composed_logits = fused_logits.detach();
+        composed_logits.requires_grad_(true);
+        const Tensor<double> fused = xgrad::cross_entropy(fused_logits, target, reduction);
+        const Tensor<double> composed = xgrad::nll_loss(xgrad::log_softmax(composed_logits, 1), target, reduction);
+        CHECK(fused.op_name() == "cross_entropy");   // one node, not a chain of log_softmax, gather, mul, sum
+        check_close(fused.value(), composed.value(), 1e-14);
+        const Tensor<double> seed(xt::xarray<double>(xt::ones_like(fused.value()) * 0.5));
+        fused.backward(seed);
+        composed.backward(seed);
+        check_close(fused_logits.grad(), composed_logits.grad(), 1e-13);
+    }
+    // No classes: a clear error, not a read past an empty row.
+    const Tensor<double> empty(xt::xarray<double>(xt::zeros<double>({2, 0})), true);
+    CHECK_THROWS_AS(xgrad::cross_entropy(empty, IndexArray{-100, -100}), xgrad::value_error);
+}
+
 TEST_CASE("nll_loss: picks -log_probs at the targets")
 {
     const Tensor<double> log_probs(xt::xarray<double>{{-1., -2., -3.}, {-0.5, -0.25, -4.}});

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
@@ -147,6 +148,46 @@ namespace xgrad::kernels
         }
     }
 
+    // The backward of softmax cross-entropy, one row r per example, from the log-probabilities of the forward:
+    //   dx[r, :] = weight[r] * (exp(log_probs[r, :]) - smoothing / cols),   dx[r, target[r]] -= weight[r] * (1 - smoothing)
+    // (softmax minus the smoothed one-hot target, scaled by dL/dloss_r; a row of weight 0 is all zeros).
+    // target[r] < cols for every row.                     log_probs, dx: (rows, cols)   target, weight: (rows)
+    template <class T, class Arch = xsimd::default_arch>
+    void cross_entropy_backward_rows(std::size_t rows, std::size_t cols, const T* log_probs, const std::int64_t* target,
+                                     const T* weight, T smoothing, T* dx)
+    {
+        using batch = xsimd::batch<T, Arch>;
+        const T uniform = smoothing / static_cast<T>(cols);
+        parallel_for(0, rows, detail::row_grain(cols), [&](std::size_t first, std::size_t last) {
+            for (std::size_t r = first; r < last; ++r)
+            {
+                const T* in = log_probs + r * cols;
+                T* out = dx + r * cols;
+                const T w = weight[r];
+                const std::size_t vector_end = cols - cols % batch::size;
+                const batch vw(w), vuniform(uniform);
+                for (std::size_t j = 0; j < vector_end; j += batch::size)
+                    (vw * (xsimd::exp(batch::load_unaligned(in + j)) - vuniform)).store_unaligned(out + j);
+                for (std::size_t j = vector_end; j < cols; ++j)   // scalar tail
+                    out[j] = w * (std::exp(in[j]) - uniform);
+                out[target[r]] -= w * (T(1) - smoothing);
+            }
+        });
+    }
+    template <class T>
+    void cross_entropy_backward_rows_reference(std::size_t rows, std::size_t cols, const T* log_probs,
+                                               const std::int64_t* target, const T* weight, T smoothing, T* dx)
+    {
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t j = 0; j < cols; ++j)
+            {
+                const T smoothed_target = smoothing / static_cast<T>(cols) +
+                                          (static_cast<std::int64_t>(j) == target[r] ? T(1) - smoothing : T(0));
+                dx[r * cols + j] = weight[r] * (std::exp(log_probs[r * cols + j]) - smoothed_target);
+            }
+    }
+
+    // softmax of x along `axis`: the row kernel when it is the last axis, xtensor otherwise.
     template <class T>
     xt::xarray<T> softmax(const xt::xarray<T>& x, std::size_t axis)
     {

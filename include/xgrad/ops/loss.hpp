@@ -1,9 +1,11 @@
 // Loss functions, with torch.nn.functional's names, arguments and reductions.  All are composed from
-// differentiable ops, so they need no backward of their own and have second derivatives.
+// differentiable ops, so they need no backward of their own and have second derivatives, except
+// cross_entropy on (N, C) logits: one fused op whose backward is a kernel, recorded in ops under create_graph.
 #pragma once
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "activation.hpp"
@@ -64,6 +66,7 @@ namespace xgrad
     template <class T>
     Tensor<T> mse_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction reduction = Reduction::mean)
     {
+        XGRAD_PROFILE_OP("mse_loss");
         detail::check_shapes_equal("mse_loss", input, target);
         const Tensor<T> diff = sub(input, target);
         return detail::reduce_loss(mul(diff, diff), reduction);
@@ -82,6 +85,7 @@ namespace xgrad
     Tensor<T> huber_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction reduction = Reduction::mean,
                          T delta = T(1))
     {
+        XGRAD_PROFILE_OP("huber_loss");
         detail::check_shapes_equal("huber_loss", input, target);
         if (!(delta > T(0)))
             throw value_error("huber_loss: delta must be positive");
@@ -100,6 +104,7 @@ namespace xgrad
                                                Reduction reduction = Reduction::mean,
                                                const Tensor<T>& pos_weight = Tensor<T>())
     {
+        XGRAD_PROFILE_OP("binary_cross_entropy_with_logits");
         detail::check_shapes_equal("binary_cross_entropy_with_logits", input, target);
         const T no_threshold = std::numeric_limits<T>::infinity();
         const Tensor<T> log_one_plus_exp = softplus(neg(input), T(1), no_threshold);
@@ -118,27 +123,21 @@ namespace xgrad
             return input.ndim() == 1 ? 0 : 1;
         }
 
-        // Negative log-likelihood of `target` classes under `log_probs` (classes along dim 1, or 0 if 1-D),
-        // mixed with the uniform distribution by `label_smoothing`; targets equal to ignore_index count nothing.
+        // Class targets checked against `classes`: `picked` holds each target (0 where it is ignore_index),
+        // `counted` 1 where it counts and 0 where ignored, `count` how many count.
         template <class T>
-        Tensor<T> smoothed_nll(const char* op, const Tensor<T>& log_probs, const IndexArray& target,
-                               Reduction reduction, T label_smoothing, std::int64_t ignore_index)
+        struct ClassTargets
         {
-            if (log_probs.ndim() == 0)
-                throw shape_error(std::string(op) + ": input must have a class dim, got a 0-d tensor");
-            const std::size_t dim = class_dim(log_probs);
-            Shape expected = log_probs.shape();
-            const std::size_t classes = expected[dim];
-            expected.erase(expected.begin() + dim);
-            if (!shapes_equal(target.shape(), expected))
-                throw shape_error(std::string(op) + ": target of shape " + shape_string(target.shape()) +
-                                  " does not match input of shape " + shape_string(log_probs.shape()) +
-                                  " (expected target shape " + shape_string(expected) + ")");
-            if (!(label_smoothing >= T(0) && label_smoothing <= T(1)))
-                throw value_error(std::string(op) + ": label_smoothing must be in [0, 1]");
+            IndexArray picked;
+            xt::xarray<T> counted;
+            T count = 0;
+        };
 
-            IndexArray picked_index = target;        // ignored targets pick class 0, then count nothing
-            xt::xarray<T> counted(target.shape());   // 1 where the target counts, 0 where ignored
+        template <class T>
+        ClassTargets<T> class_targets(const char* op, const IndexArray& target, std::size_t classes,
+                                      std::int64_t ignore_index)
+        {
+            ClassTargets<T> checked{target, xt::xarray<T>(target.shape()), T(0)};
             for (std::size_t i = 0; i < target.size(); ++i)
             {
                 const std::int64_t label = target.data()[i];
@@ -147,15 +146,52 @@ namespace xgrad
                     throw value_error(std::string(op) + ": target " + std::to_string(label) + " at position " +
                                       std::to_string(i) + " is out of range for " + std::to_string(classes) +
                                       " classes");
-                picked_index.data()[i] = ignored ? 0 : label;
-                counted.data()[i] = ignored ? T(0) : T(1);
+                checked.picked.data()[i] = ignored ? 0 : label;
+                checked.counted.data()[i] = ignored ? T(0) : T(1);
+                checked.count += checked.counted.data()[i];
             }
+            return checked;
+        }
+
+        // The shape a target must have for `input` (the input without its class dim); shape_error otherwise.
+        template <class T>
+        Shape checked_target_shape(const char* op, const Tensor<T>& input, const IndexArray& target)
+        {
+            if (input.ndim() == 0)
+                throw shape_error(std::string(op) + ": input must have a class dim, got a 0-d tensor");
+            Shape expected = input.shape();
+            expected.erase(expected.begin() + static_cast<std::ptrdiff_t>(class_dim(input)));
+            if (!shapes_equal(target.shape(), expected))
+                throw shape_error(std::string(op) + ": target of shape " + shape_string(target.shape()) +
+                                  " does not match input of shape " + shape_string(input.shape()) +
+                                  " (expected target shape " + shape_string(expected) + ")");
+            return expected;
+        }
+
+        template <class T>
+        void check_label_smoothing(const char* op, T label_smoothing)
+        {
+            if (!(label_smoothing >= T(0) && label_smoothing <= T(1)))
+                throw value_error(std::string(op) + ": label_smoothing must be in [0, 1]");
+        }
+
+        // Negative log-likelihood of `target` classes under `log_probs` (classes along dim 1, or 0 if 1-D),
+        // mixed with the uniform distribution by `label_smoothing`; targets equal to ignore_index count nothing.
+        template <class T>
+        Tensor<T> smoothed_nll(const char* op, const Tensor<T>& log_probs, const IndexArray& target,
+                               Reduction reduction, T label_smoothing, std::int64_t ignore_index)
+        {
+            const Shape expected = checked_target_shape(op, log_probs, target);
+            check_label_smoothing(op, label_smoothing);
+            const std::size_t dim = class_dim(log_probs);
+            ClassTargets<T> targets = class_targets<T>(op, target, log_probs.shape(dim), ignore_index);
             Shape index_shape = log_probs.shape();
             index_shape[dim] = 1;
-            picked_index.reshape(index_shape);
+            targets.picked.reshape(index_shape);   // ignored targets pick class 0, then count nothing
 
-            const Tensor<T> mask = constant<T>(counted);
-            const Tensor<T> picked = reshape_exact(gather(log_probs, static_cast<std::ptrdiff_t>(dim), picked_index), expected);
+            const Tensor<T> mask = constant<T>(targets.counted);
+            const Tensor<T> picked =
+                reshape_exact(gather(log_probs, static_cast<std::ptrdiff_t>(dim), targets.picked), expected);
             Tensor<T> elements = neg(mul(picked, mask));
             if (label_smoothing > T(0))
             {
@@ -163,8 +199,62 @@ namespace xgrad
                 elements = add(mul(elements, T(1) - label_smoothing), mul(uniform, label_smoothing));
             }
             if (reduction.kind() == Reduction::mean)
-                return div(xgrad::sum(elements), static_cast<T>(xt::sum(counted)()));
+                return div(xgrad::sum(elements), targets.count);
             return reduce_loss(elements, reduction);
+        }
+
+        // Softmax cross-entropy of (N, C) logits as one op (the training case), ε = label_smoothing:
+        //   loss_r = -(1 - ε) log p_r[t_r] - ε/C Σ_j log p_r[j],  p_r = softmax(x_r),  0 for an ignored row
+        //   =>  dL/dx_r = dL/dloss_r · (p_r - (1 - ε) onehot(t_r) - ε/C)
+        // The backward is one kernel pass over the saved log-probabilities; under create_graph the same rule
+        // is recorded in tensor ops (softmax is differentiable), so that it can be differentiated again.
+        template <class T>
+        Tensor<T> fused_cross_entropy(const Tensor<T>& logits, const ClassTargets<T>& targets, Reduction reduction,
+                                      T label_smoothing)
+        {
+            const std::size_t rows = logits.shape(0), cols = logits.shape(1);
+            auto log_probs = std::make_shared<xt::xarray<T>>(xt::xarray<T>::from_shape({rows, cols}));   // (N, C)
+            kernels::log_softmax_rows(rows, cols, logits.value().data(), log_probs->data());
+            xt::xarray<T> losses = xt::zeros<T>({rows});   // (N)
+            for (std::size_t r = 0; r < rows; ++r)
+            {
+                if (targets.counted(r) == T(0))
+                    continue;
+                const T* row = log_probs->data() + r * cols;
+                T uniform = 0;   // Σ_j log p_r[j] / C, only when smoothing asks for it
+                if (label_smoothing > T(0))
+                {
+                    for (std::size_t j = 0; j < cols; ++j)
+                        uniform += row[j];
+                    uniform /= static_cast<T>(cols);
+                }
+                losses(r) = -(T(1) - label_smoothing) * row[targets.picked(r)] - label_smoothing * uniform;
+            }
+            xt::xarray<T> value = reduction.kind() == Reduction::none ? losses : xt::xarray<T>(xt::sum(losses));
+            if (reduction.kind() == Reduction::mean)
+                value() /= targets.count;
+            return make_result<T>("cross_entropy", std::move(value), {logits},
+                [logits, log_probs, targets, reduction, label_smoothing](const Tensor<T>& dout) -> Grads<T> {
+                    // dL/dloss_r: dL/dy for reduction none, else dL/dy shared by the counted rows (mean: / count)
+                    const T share = reduction.kind() == Reduction::mean ? T(1) / targets.count : T(1);
+                    if (!is_grad_enabled())
+                    {
+                        const xt::xarray<T> weight = reduction.kind() == Reduction::none
+                                                         ? xt::xarray<T>(targets.counted * dout.value())
+                                                         : xt::xarray<T>(targets.counted * (dout.item() * share));
+                        xt::xarray<T> dx = xt::xarray<T>::from_shape(log_probs->shape());
+                        kernels::cross_entropy_backward_rows(log_probs->shape(0), log_probs->shape(1),
+                                                             log_probs->data(), targets.picked.data(), weight.data(),
+                                                             label_smoothing, dx.data());
+                        return {constant<T>(std::move(dx))};
+                    }
+                    const std::size_t classes = logits.shape(1);
+                    xt::xarray<T> smoothed = xt::full_like(logits.value(), label_smoothing / static_cast<T>(classes));
+                    for (std::size_t r = 0; r < smoothed.shape(0); ++r)
+                        smoothed(r, static_cast<std::size_t>(targets.picked(r))) += T(1) - label_smoothing;
+                    const Tensor<T> weight = mul(dout, constant<T>(targets.counted * share));   // (N), or () · (N)
+                    return {mul(unsqueeze(weight, 1), sub(softmax(logits, 1), constant<T>(std::move(smoothed))))};
+                });
         }
     }
 
@@ -173,6 +263,7 @@ namespace xgrad
     Tensor<T> nll_loss(const Tensor<T>& log_probs, const IndexArray& target, Reduction reduction = Reduction::mean,
                        std::int64_t ignore_index = -100)
     {
+        XGRAD_PROFILE_OP("nll_loss");
         return detail::smoothed_nll("nll_loss", log_probs, target, reduction, T(0), ignore_index);
     }
 
@@ -189,8 +280,17 @@ namespace xgrad
     Tensor<T> cross_entropy(const Tensor<T>& logits, const IndexArray& target, Reduction reduction = Reduction::mean,
                             T label_smoothing = T(0), std::int64_t ignore_index = -100)
     {
-        if (logits.ndim() == 0)
-            throw shape_error("cross_entropy: logits must have a class dim, got a 0-d tensor");
+        XGRAD_PROFILE_OP("cross_entropy");
+        detail::checked_target_shape("cross_entropy", logits, target);
+        if (logits.numel() == 0 && logits.shape(static_cast<std::ptrdiff_t>(detail::class_dim(logits))) == 0)
+            throw value_error("cross_entropy: logits of shape " + shape_string(logits.shape()) + " have no classes");
+        if (logits.ndim() == 2)
+        {
+            detail::check_label_smoothing("cross_entropy", label_smoothing);
+            return detail::fused_cross_entropy(
+                logits, detail::class_targets<T>("cross_entropy", target, logits.shape(1), ignore_index), reduction,
+                label_smoothing);
+        }
         const Tensor<T> log_probs = log_softmax(logits, static_cast<std::ptrdiff_t>(detail::class_dim(logits)));
         return detail::smoothed_nll("cross_entropy", log_probs, target, reduction, label_smoothing, ignore_index);
     }
