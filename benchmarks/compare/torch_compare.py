@@ -8,6 +8,7 @@ Needs Debian's python3-torch (PyTorch 1.13, CPU).  run.sh sets OPENBLAS_NUM_THRE
 own thread pool (torch.set_num_threads) is the only one.
 """
 import argparse
+import ctypes
 import gzip
 import json
 import resource
@@ -125,6 +126,17 @@ def transformer(steps):
     return samples, seconds, sum(losses) / len(losses)
 
 
+def blas_core():
+    """The kernel family the OpenBLAS loaded into this process chose (e.g. "Cooperlake"), or "" without one."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "libopenblas" in line}
+    for path in paths:
+        corename = ctypes.CDLL(path).openblas_get_corename
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", choices=["mlp", "cnn", "transformer"], default="mlp")
@@ -141,7 +153,7 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"framework": "pytorch", "workload": args.workload, "threads": args.threads, "samples": samples,
                       "seconds": seconds, "samples_per_s": samples / seconds, "quality": quality,
-                      "peak_rss_mib": peak}))
+                      "peak_rss_mib": peak, "blas_core": blas_core()}))
 
 
 if __name__ == "__main__":
