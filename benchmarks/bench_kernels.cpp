@@ -382,6 +382,83 @@ namespace
         }
     }
 
+    // Pooling through the ops, on the demo CNN's planes. Arguments: batch, channels, height (= width), kernel,
+    // threads; stride 2 and padding (kernel - 1) / 2, so kernel 2 is the CNN's pool and 3 a ResNet stem's.
+    // Bytes: the input and the output in floats (the arg-max index, whose type is the kernel's, not counted).
+    struct pool_arguments
+    {
+        std::size_t batch, channels, side, kernel, padding;
+        xgrad::Shape input() const { return {batch, channels, side, side}; }
+        std::size_t in_size() const { return batch * channels * side * side; }
+        std::size_t out_size() const
+        {
+            const std::size_t out_side = (side + 2 * padding - kernel) / 2 + 1;
+            return batch * channels * out_side * out_side;
+        }
+    };
+
+    pool_arguments pool_setup(benchmark::State& state)
+    {
+        xgrad::set_num_threads(static_cast<std::size_t>(state.range(4)));
+        const auto kernel = static_cast<std::size_t>(state.range(3));
+        return {static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)),
+                static_cast<std::size_t>(state.range(2)), kernel, (kernel - 1) / 2};
+    }
+
+    template <xgrad::Tensor<float> (*Pool)(const xgrad::Tensor<float>&, std::size_t, std::size_t, std::size_t)>
+    void BM_pool_forward(benchmark::State& state)
+    {
+        const pool_arguments pool = pool_setup(state);
+        xgrad::Generator rng(1);
+        const auto x = xgrad::randn<float>(pool.input(), rng);
+        for (auto _ : state)
+        {
+            auto y = Pool(x, pool.kernel, 2, pool.padding);
+            benchmark::DoNotOptimize(y.value().data());
+        }
+        count_bytes(state, pool.in_size() + pool.out_size(), 1);
+    }
+
+    // The backward alone: dL/dx from dL/dy through a retained graph (dx is allocated and zeroed each time).
+    template <xgrad::Tensor<float> (*Pool)(const xgrad::Tensor<float>&, std::size_t, std::size_t, std::size_t)>
+    void BM_pool_backward(benchmark::State& state)
+    {
+        const pool_arguments pool = pool_setup(state);
+        xgrad::Generator rng(1);
+        const auto x = xgrad::randn<float>(pool.input(), rng, true);
+        const auto y = Pool(x, pool.kernel, 2, pool.padding);
+        const auto dy = xgrad::randn<float>(y.shape(), rng);
+        for (auto _ : state)
+        {
+            auto dx = xgrad::grad<float>({y}, {x}, false, true, {dy});
+            benchmark::DoNotOptimize(dx[0].value().data());
+        }
+        count_bytes(state, pool.in_size() + pool.out_size(), 1);
+    }
+
+    xgrad::Tensor<float> max_pool(const xgrad::Tensor<float>& x, std::size_t kernel, std::size_t stride,
+                                  std::size_t padding)
+    {
+        return xgrad::max_pool2d(x, kernel, stride, padding);
+    }
+
+    xgrad::Tensor<float> avg_pool(const xgrad::Tensor<float>& x, std::size_t kernel, std::size_t stride,
+                                  std::size_t padding)
+    {
+        return xgrad::avg_pool2d(x, kernel, stride, padding);
+    }
+
+    void pool_shapes(benchmark::internal::Benchmark* b)
+    {
+        for (int64_t threads : {1, 2})
+        {
+            b->Args({64, 32, 28, 2, threads});
+            b->Args({64, 64, 14, 2, threads});
+            b->Args({64, 32, 28, 3, threads});
+        }
+        b->ArgNames({"n", "c", "hw", "k", "threads"});
+    }
+
     void BM_relu(benchmark::State& state) { run_unary<xgrad::kernels::relu<float>>(state, -1.f, 1.f); }
     void BM_exp(benchmark::State& state) { run_unary<xgrad::kernels::exp<float>>(state, -4.f, 4.f); }
     void BM_log(benchmark::State& state) { run_unary<xgrad::kernels::log<float>>(state, 0.01f, 10.f); }
@@ -398,7 +475,8 @@ namespace
     }
 }
 
-BENCHMARK(BM_memcpy)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 22)->ArgName("n")->UseRealTime();
+BENCHMARK(BM_memcpy)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 22)->Arg(64 * 32 * 28 * 28)->Arg(64 * 64 * 14 * 14)
+    ->ArgName("n")->UseRealTime();
 BENCHMARK(BM_add)->Apply(map_sizes)->UseRealTime();
 BENCHMARK(BM_xtensor_add)->Apply(map_sizes)->UseRealTime();
 BENCHMARK(BM_mul_scalar)->Apply(map_sizes)->UseRealTime();
@@ -436,6 +514,10 @@ BENCHMARK_CAPTURE(BM_permute_copy, transpose_256x1024, shape_list{256, 1024}, sh
     ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
 BENCHMARK_CAPTURE(BM_xtensor_permute_copy, transpose_256x1024, shape_list{256, 1024}, shape_list{1, 0})
     ->Arg(1)->ArgName("threads")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_forward, max_pool)->Name("BM_max_pool2d")->Apply(pool_shapes)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_backward, max_pool)->Name("BM_max_pool2d_backward")->Apply(pool_shapes)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_forward, avg_pool)->Name("BM_avg_pool2d")->Apply(pool_shapes)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_backward, avg_pool)->Name("BM_avg_pool2d_backward")->Apply(pool_shapes)->UseRealTime();
 BENCHMARK(BM_autograd_add_64)->UseRealTime();
 BENCHMARK(BM_no_grad_add_64)->UseRealTime();
 

@@ -6,13 +6,38 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <optional>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "im2col.hpp"
+#include "simd.hpp"
+
+XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN
 
 namespace xgrad::kernels
 {
+    // A position in a plane, what max pooling records for its backward: 32 bits halve the index traffic of
+    // 64, and the op checks that a plane's positions fit.
+    using pool_index = std::uint32_t;
+
+    // A sliding-window pooling of in_h × in_w planes: windows of kernel_h × kernel_w every (stride_h,
+    // stride_w) over the input padded by (padding_h, padding_w), padding < kernel.
+    struct pool2d_shape
+    {
+        std::size_t in_h, in_w, kernel_h, kernel_w, stride_h, stride_w, padding_h, padding_w;
+
+        std::size_t out_h() const { return (in_h + 2 * padding_h - kernel_h) / stride_h + 1; }
+        std::size_t out_w() const { return (in_w + 2 * padding_w - kernel_w) / stride_w + 1; }
+        std::size_t in_size() const { return in_h * in_w; }
+        std::size_t out_size() const { return out_h() * out_w(); }
+    };
+
     // The windows along one dim: output o pools the inputs [begin[o], end[o]).
     struct pool_windows_1d
     {
@@ -54,56 +79,343 @@ namespace xgrad::kernels
         std::size_t in_h = 0, in_w = 0;
         pool_windows_1d rows, cols;
         std::size_t divisor = 0;
+        std::optional<pool2d_shape> sliding;   // the sliding pooling these windows come from, if they do
 
         std::size_t in_size() const { return in_h * in_w; }
         std::size_t out_size() const { return rows.size() * cols.size(); }
     };
 
-    // y[p, oh, ow] = max of x[p] over the kernel_h × kernel_w window at (oh·stride_h - padding_h,
-    // ow·stride_w - padding_w), the padding never winning; argmax[p, oh, ow] = the winner's flat position in
-    // the plane.  NaN wins, as in PyTorch; ties go to the first in row-major order.  Needs padding < kernel.
-    // The loops run tap by tap over a whole output row, keeping the row's running maxima in y and argmax:
-    // the inner loop has no data-dependent branch (random data makes the arg-max unpredictable) and
-    // vectorises.
-    template <class T>
-    void max_pool2d(std::size_t planes, std::size_t in_h, std::size_t in_w, std::size_t kernel_h, std::size_t kernel_w,
-                    std::size_t stride_h, std::size_t stride_w, std::size_t padding_h, std::size_t padding_w,
-                    const T* x, T* y, std::size_t* argmax)
+    namespace detail
     {
-        const std::size_t out_h = (in_h + 2 * padding_h - kernel_h) / stride_h + 1;
-        const std::size_t out_w = (in_w + 2 * padding_w - kernel_w) / stride_w + 1;
-        for (std::size_t p = 0; p < planes; ++p, x += in_h * in_w)
-            for (std::size_t oh = 0; oh < out_h; ++oh, y += out_w, argmax += out_w)
+        // The input rows [begin, end) of output row oh (the window clipped to the plane).
+        struct window_rows
+        {
+            std::size_t begin, end;
+            window_rows(const pool2d_shape& s, std::size_t oh)
+                : begin(std::max(oh * s.stride_h, s.padding_h) - s.padding_h),
+                  end(std::min(s.in_h, oh * s.stride_h + s.kernel_h - s.padding_h))
             {
-                const std::size_t ih_begin = std::max(oh * stride_h, padding_h) - padding_h;
-                const std::size_t ih_end = std::min(in_h, oh * stride_h + kernel_h - padding_h);
-                for (std::size_t ow = 0; ow < out_w; ++ow)
-                {
-                    y[ow] = -std::numeric_limits<T>::infinity();
-                    argmax[ow] = ih_begin * in_w + std::max(ow * stride_w, padding_w) - padding_w;
-                }
-                for (std::size_t ih = ih_begin; ih < ih_end; ++ih)
-                    for (std::size_t kj = 0; kj < kernel_w; ++kj)
-                    {
-                        const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(padding_w);
-                        const detail::valid_range cols(out_w, stride_w, iw_offset, in_w);
-                        const std::size_t row_offset = ih * in_w;
-                        for (std::size_t ow = cols.begin; ow < cols.end; ++ow)
-                        {
-                            const std::size_t at = row_offset + std::size_t(std::ptrdiff_t(ow * stride_w) + iw_offset);
-                            const T value = x[at];
-                            const bool take = (value > y[ow]) | (value != value);   // value != value: NaN
-                            y[ow] = take ? value : y[ow];
-                            argmax[ow] = take ? at : argmax[ow];
-                        }
-                    }
             }
+        };
+
+        // The output columns [begin, end) whose windows lie inside the plane's columns: the vector kernels'
+        // range, the others being clipped by the padding.
+        struct interior_columns
+        {
+            std::size_t begin, end;
+            explicit interior_columns(const pool2d_shape& s)
+            {
+                const std::size_t out_w = s.out_w();
+                begin = std::min(out_w, (s.padding_w + s.stride_w - 1) / s.stride_w);
+                end = s.in_w + s.padding_w < s.kernel_w ? 0 : std::min(out_w, (s.in_w + s.padding_w - s.kernel_w) / s.stride_w + 1);
+                end = std::max(begin, end);
+            }
+            std::size_t size() const { return end - begin; }
+        };
+
+        // Output columns [ow_begin, ow_end) of one row of max pooling, tap by tap over the row, keeping the
+        // running maxima in y and argmax: the inner loop has no data-dependent branch (random data makes the
+        // arg-max unpredictable) and vectorises.  NaN wins (`value != value`), so the last NaN is kept.
+        template <class T>
+        void max_pool_row(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
+                          const T* plane, T* y_row, pool_index* argmax_row)
+        {
+            const window_rows rows(s, oh);
+            for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
+            {
+                y_row[ow] = -std::numeric_limits<T>::infinity();
+                argmax_row[ow] = pool_index(rows.begin * s.in_w + std::max(ow * s.stride_w, s.padding_w) - s.padding_w);
+            }
+            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+                for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
+                {
+                    const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(s.padding_w);
+                    const valid_range cols(s.out_w(), s.stride_w, iw_offset, s.in_w);
+                    const std::size_t row_offset = ih * s.in_w;
+                    for (std::size_t ow = std::max(cols.begin, ow_begin); ow < std::min(cols.end, ow_end); ++ow)
+                    {
+                        const std::size_t at = row_offset + std::size_t(std::ptrdiff_t(ow * s.stride_w) + iw_offset);
+                        const T value = plane[at];
+                        const bool take = (value > y_row[ow]) | (value != value);
+                        y_row[ow] = take ? value : y_row[ow];
+                        argmax_row[ow] = take ? pool_index(at) : argmax_row[ow];
+                    }
+                }
+        }
+
+        // Output columns [ow_begin, ow_end) of one row of average pooling: the window's sum in row-major tap
+        // order (the reference's), over the divisor kernel_h · kernel_w.
+        template <class T>
+        void avg_pool_row(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
+                          const T* plane, T* y_row)
+        {
+            const window_rows rows(s, oh);
+            for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
+                y_row[ow] = 0;
+            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+                for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
+                {
+                    const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(s.padding_w);
+                    const valid_range cols(s.out_w(), s.stride_w, iw_offset, s.in_w);
+                    const T* row = plane + ih * s.in_w;
+                    for (std::size_t ow = std::max(cols.begin, ow_begin); ow < std::min(cols.end, ow_end); ++ow)
+                        y_row[ow] += row[std::size_t(std::ptrdiff_t(ow * s.stride_w) + iw_offset)];
+                }
+            const T divisor = T(s.kernel_h * s.kernel_w);
+            for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
+                y_row[ow] /= divisor;
+        }
+
+        // The swizzle masks of deinterleave: lane i takes lane 2i (even) or 2i + 1 (odd) of a vector in the
+        // lower half of the result, the other parity in the upper half; and the lower half as a mask.
+        template <bool OddFirst>
+        struct halves_by_parity
+        {
+            static constexpr unsigned get(unsigned i, unsigned n)
+            {
+                return i < n / 2 ? 2 * i + (OddFirst ? 1 : 0) : 2 * (i - n / 2) + (OddFirst ? 0 : 1);
+            }
+        };
+        struct lower_half
+        {
+            static constexpr bool get(unsigned i, unsigned n) { return i < n / 2; }
+        };
+
+        // The even and the odd lanes of the 2·size values at p: four swizzles and two blends.
+        template <class T, class Arch>
+        void deinterleave(const T* p, xsimd::batch<T, Arch>& even, xsimd::batch<T, Arch>& odd)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            using lane_batch = xsimd::batch<xsimd::as_unsigned_integer_t<T>, Arch>;
+            constexpr auto evens_low = xsimd::make_batch_constant<lane_batch, halves_by_parity<false>>();
+            constexpr auto odds_low = xsimd::make_batch_constant<lane_batch, halves_by_parity<true>>();
+            constexpr auto lower = xsimd::make_batch_bool_constant<batch, lower_half>();
+            const batch a = batch::load_unaligned(p), b = batch::load_unaligned(p + batch::size);
+            even = xsimd::select(lower, xsimd::swizzle(a, evens_low), xsimd::swizzle(b, odds_low));
+            odd = xsimd::select(lower, xsimd::swizzle(a, odds_low), xsimd::swizzle(b, evens_low));
+        }
+
+#if XSIMD_WITH_AVX512F
+        // On AVX-512 a two-source permute picks either parity of the pair in one instruction.
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
+        void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
+        {
+            const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+            even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+            odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+        }
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
+        void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
+        {
+            const __m512d a = _mm512_loadu_pd(p), b = _mm512_loadu_pd(p + 8);
+            even = _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
+            odd = _mm512_permutex2var_pd(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
+        }
+#endif
+
+        // Visits the taps of one vector of outputs, ow .. ow + size - 1 of row oh, all inside the plane's
+        // columns, in row-major window order: tap(values, positions) with the taps' positions in the plane
+        // held as T (exact below 2^digits).  Stride 2 reads tap 0 and 1 as the parities of one pair, and tap
+        // kj ≥ 2 as the odd lanes of the pair at kj - 1, whose last lane is the last value needed.
+        template <class T, class Arch, std::size_t Stride, class Tap>
+        void for_each_tap(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, Tap&& tap)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            using lane_batch = xsimd::batch<xsimd::as_integer_t<T>, Arch>;
+            struct lane_offsets
+            {
+                static constexpr int get(unsigned i, unsigned) { return int(i * Stride); }
+            };
+            const batch offsets = xsimd::batch_cast<T>(lane_batch(xsimd::make_batch_constant<lane_batch, lane_offsets>()));
+            const window_rows rows(s, oh);
+            const std::size_t col = ow * Stride - s.padding_w;
+            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+            {
+                const T* row = plane + ih * s.in_w + col;
+                const batch at = batch(T(ih * s.in_w + col)) + offsets;
+                if constexpr (Stride == 1)
+                    for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
+                        tap(batch::load_unaligned(row + kj), at + batch(T(kj)));
+                else
+                {
+                    batch even, odd;
+                    deinterleave(row, even, odd);
+                    tap(even, at);
+                    tap(odd, at + batch(T(1)));
+                    for (std::size_t kj = 2; kj < s.kernel_w; ++kj)
+                    {
+                        deinterleave(row + kj - 1, even, odd);
+                        tap(odd, at + batch(T(kj)));
+                    }
+                }
+            }
+        }
+
+        // Positions held as T, stored as pool_index: a conversion for float; through memory for double,
+        // whose 64-bit lanes do not narrow in xsimd.
+        template <class Arch>
+        void store_positions(const xsimd::batch<float, Arch>& at, pool_index* out)
+        {
+            xsimd::batch_cast<std::int32_t>(at).store_unaligned(reinterpret_cast<std::int32_t*>(out));
+        }
+        template <class Arch>
+        void store_positions(const xsimd::batch<double, Arch>& at, pool_index* out)
+        {
+            alignas(scratch_alignment) double lanes[xsimd::batch<double, Arch>::size];
+            at.store_aligned(lanes);
+            for (std::size_t i = 0; i < xsimd::batch<double, Arch>::size; ++i)
+                out[i] = pool_index(lanes[i]);
+        }
+
+        // Max pooling of output columns [ow, ow + size) of row oh.  The first tap seeds the maxima (the
+        // scalar rows' -inf with the first position, which the first tap always replaces or matches).
+        template <class T, class Arch, std::size_t Stride>
+        void max_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row,
+                             pool_index* argmax_row)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            batch best(-std::numeric_limits<T>::infinity()), best_at(T(0));
+            bool first = true;
+            for_each_tap<T, Arch, Stride>(s, oh, ow, plane, [&](const batch& value, const batch& at) {
+                // xsimd::isnan, not value != value: xsimd 8's AVX-512 != is the ordered compare, false for NaN.
+                const auto take = (value > best) | xsimd::isnan(value) | xsimd::batch_bool<T, Arch>(first);
+                best = xsimd::select(take, value, best);
+                best_at = xsimd::select(take, at, best_at);
+                first = false;
+            });
+            best.store_unaligned(y_row + ow);
+            store_positions(best_at, argmax_row + ow);
+        }
+
+        template <class T, class Arch, std::size_t Stride>
+        void avg_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            batch total(T(0));
+            for_each_tap<T, Arch, Stride>(s, oh, ow, plane, [&](const batch& value, const batch&) { total += value; });
+            (total / batch(T(s.kernel_h * s.kernel_w))).store_unaligned(y_row + ow);
+        }
+
+        // Runs the rows of `planes` planes: the interior columns in vectors of Arch, the last one moved back to
+        // end at the interior's end (it recomputes a few outputs rather than leave a tail), the clipped
+        // columns by the scalar row.  `vector(oh, ow, plane, out_plane)` and `scalar(oh, begin, end, ...)`.
+        template <class T, class Arch, class Vector, class Scalar>
+        void pool_rows(const pool2d_shape& s, std::size_t planes, Vector&& vector, Scalar&& scalar)
+        {
+            constexpr std::size_t width = xsimd::batch<T, Arch>::size;
+            const interior_columns interior(s);
+            const std::size_t out_h = s.out_h(), out_w = s.out_w();
+            for (std::size_t p = 0; p < planes; ++p)
+                for (std::size_t oh = 0; oh < out_h; ++oh)
+                {
+                    const std::size_t row = p * out_h + oh;
+                    scalar(p, oh, row, 0, interior.begin);
+                    for (std::size_t ow = interior.begin; ow < interior.end; ow += width)
+                        vector(p, oh, row, std::min(ow, interior.end - width));
+                    scalar(p, oh, row, interior.end, out_w);
+                }
+        }
+
+        // The SIMD registers tried, widest first: a row whose interior is narrower than one register of the
+        // widest uses a narrower one.  Each has a vector kernel for stride 1 and 2.
+#if XSIMD_WITH_AVX512F && XSIMD_WITH_AVX2
+        using pool_archs = std::tuple<xsimd::default_arch, xsimd::avx2, xsimd::sse4_2>;
+#elif XSIMD_WITH_AVX
+        using pool_archs = std::tuple<xsimd::default_arch, xsimd::sse4_2>;
+#else
+        using pool_archs = std::tuple<xsimd::default_arch>;
+#endif
+
+        // Calls run(Arch{}) for the widest Arch of pool_archs from I on whose T register fits in `columns`,
+        // and returns whether there was one.
+        template <class T, std::size_t I = 0, class Run>
+        bool with_widest_fitting_arch(std::size_t columns, Run&& run)
+        {
+            if constexpr (I == std::tuple_size_v<pool_archs>)
+                return false;
+            else
+            {
+                using arch = std::tuple_element_t<I, pool_archs>;
+                if (xsimd::batch<T, arch>::size <= columns)
+                {
+                    run(arch{});
+                    return true;
+                }
+                return with_widest_fitting_arch<T, I + 1>(columns, run);
+            }
+        }
+
+        // The vector kernels take stride 1 and 2 along the rows, and for stride 2 at least two taps; the
+        // positions they hold as T must be exact.
+        template <class T>
+        bool has_vector_pool(const pool2d_shape& s)
+        {
+            return (s.stride_w == 1 || (s.stride_w == 2 && s.kernel_w >= 2)) &&
+                   s.in_size() <= (std::size_t(1) << std::numeric_limits<T>::digits);
+        }
     }
 
-    // y[p, o] = mean of x[p] over window o (sum / divisor).
+    // y[p, oh, ow] = max of x[p] over the kernel_h × kernel_w window at (oh·stride_h - padding_h,
+    // ow·stride_w - padding_w), the padding never winning; argmax[p, oh, ow] = the winner's flat position in
+    // the plane.  NaN wins, as in PyTorch (the last NaN of the window); ties go to the first in row-major
+    // order.  Needs padding < kernel and planes whose positions fit pool_index.  Vectors over the output
+    // columns for stride 1 and 2, scalar rows otherwise.
+    template <class T>
+    void max_pool2d(const pool2d_shape& s, std::size_t planes, const T* x, T* y, pool_index* argmax)
+    {
+        const std::size_t in_size = s.in_size(), out_w = s.out_w();
+        auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
+            detail::max_pool_row(s, oh, begin, end, x + p * in_size, y + row * out_w, argmax + row * out_w);
+        };
+        const bool vectorised = detail::has_vector_pool<T>(s) &&
+            detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
+                using Arch = decltype(arch);
+                auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
+                    if (s.stride_w == 1)
+                        detail::max_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
+                    else
+                        detail::max_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
+                };
+                detail::pool_rows<T, Arch>(s, planes, vector, scalar);
+            });
+        if (!vectorised)
+            for (std::size_t p = 0; p < planes; ++p)
+                for (std::size_t oh = 0; oh < s.out_h(); ++oh)
+                    scalar(p, oh, p * s.out_h() + oh, 0, out_w);
+    }
+
+    // y[p, oh, ow] = the sum of x[p] over the window, padding counting as 0, over kernel_h · kernel_w
+    // (count_include_pad).  Vectors as max_pool2d.
+    template <class T>
+    void avg_pool2d(const pool2d_shape& s, std::size_t planes, const T* x, T* y)
+    {
+        const std::size_t in_size = s.in_size(), out_w = s.out_w();
+        auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
+            detail::avg_pool_row(s, oh, begin, end, x + p * in_size, y + row * out_w);
+        };
+        const bool vectorised = detail::has_vector_pool<T>(s) &&
+            detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
+                using Arch = decltype(arch);
+                auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
+                    if (s.stride_w == 1)
+                        detail::avg_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w);
+                    else
+                        detail::avg_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w);
+                };
+                detail::pool_rows<T, Arch>(s, planes, vector, scalar);
+            });
+        if (!vectorised)
+            for (std::size_t p = 0; p < planes; ++p)
+                for (std::size_t oh = 0; oh < s.out_h(); ++oh)
+                    scalar(p, oh, p * s.out_h() + oh, 0, out_w);
+    }
+
+    // y[p, o] = mean of x[p] over window o (sum / divisor); the sliding kernel when the windows slide.
     template <class T>
     void avg_pool2d(const pool_windows& w, std::size_t planes, const T* x, T* y)
     {
+        if (w.sliding)
+            return avg_pool2d(*w.sliding, planes, x, y);
         for (std::size_t p = 0; p < planes; ++p, x += w.in_size())
             for (std::size_t oh = 0; oh < w.rows.size(); ++oh)
                 for (std::size_t ow = 0; ow < w.cols.size(); ++ow, ++y)
@@ -135,7 +447,7 @@ namespace xgrad::kernels
 
     // dst[p, o] = src[p, index[p, o]]: what max pooling picked, read again (src planes in_size, dst out_size).
     template <class T>
-    void gather_planes(std::size_t planes, std::size_t in_size, std::size_t out_size, const std::size_t* index,
+    void gather_planes(std::size_t planes, std::size_t in_size, std::size_t out_size, const pool_index* index,
                        const T* src, T* dst)
     {
         for (std::size_t p = 0; p < planes; ++p, src += in_size)
@@ -143,18 +455,23 @@ namespace xgrad::kernels
                 *dst = src[*index];
     }
 
-    // The adjoint of gather_planes: dst[p, index[p, o]] += src[p, o].  Adds into dst (planes of in_size).
+    // The adjoint of gather_planes: dst[p] = 0, then dst[p, index[p, o]] += src[p, o].  Writes dst (planes
+    // of in_size) plane by plane, so the scatter lands in the cache the zeros were just written to.
     template <class T>
-    void scatter_add_planes(std::size_t planes, std::size_t in_size, std::size_t out_size, const std::size_t* index,
-                            const T* src, T* dst)
+    void scatter_planes(std::size_t planes, std::size_t in_size, std::size_t out_size, const pool_index* index,
+                        const T* src, T* dst)
     {
         for (std::size_t p = 0; p < planes; ++p, dst += in_size)
+        {
+            std::fill(dst, dst + in_size, T(0));
             for (std::size_t o = 0; o < out_size; ++o, ++index, ++src)
                 dst[*index] += *src;
+        }
     }
 
     // References, kept for the tests: max and average over windows of the zero-padded plane by the
     // definition (padding counts as -inf for max, as 0 for average, whose divisor is kernel_h · kernel_w).
+    // The max keeps the first maximum in row-major window order and the last NaN, as PyTorch.
     template <class T>
     void max_pool2d_reference(std::size_t planes, std::size_t in_h, std::size_t in_w, std::size_t kernel_h,
                               std::size_t kernel_w, std::size_t stride_h, std::size_t stride_w, std::size_t padding_h,
@@ -178,7 +495,7 @@ namespace xgrad::kernels
                                 continue;
                             const std::size_t at = std::size_t(ih) * in_w + std::size_t(iw);
                             const T value = x[p * in_h * in_w + at];
-                            if (!found || value > best)
+                            if (!found || value > best || value != value)   // value != value: NaN
                             {
                                 best = value;
                                 best_at = at;
@@ -214,3 +531,5 @@ namespace xgrad::kernels
                 }
     }
 }
+
+XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_END

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ namespace xgrad
 {
     namespace detail
     {
-        using PoolIndex = std::shared_ptr<const std::vector<std::size_t>>;   // (N·C, OH·OW) positions in a plane
+        using PoolIndex = std::shared_ptr<const std::vector<kernels::pool_index>>;   // (N·C, OH·OW) positions in a plane
         using PoolWindows = std::shared_ptr<const kernels::pool_windows>;
 
         inline void check_pool_input(const char* op, const Shape& shape)
@@ -49,6 +50,8 @@ namespace xgrad
             windows.rows = kernels::sliding_windows(shape[2], kernel[0], stride[0], padding[0]);
             windows.cols = kernels::sliding_windows(shape[3], kernel[1], stride[1], padding[1]);
             windows.divisor = divisor;
+            windows.sliding = kernels::pool2d_shape{shape[2],  shape[3],  kernel[0],  kernel[1],
+                                                    stride[0], stride[1], padding[0], padding[1]};
             return windows;
         }
 
@@ -88,18 +91,23 @@ namespace xgrad
             const Shape out_shape = dout.shape();
             const std::size_t planes = out_shape[0] * out_shape[1];
             const std::size_t in_size = input_shape[2] * input_shape[3], out_size = out_shape[2] * out_shape[3];
-            xt::xarray<T> value = xt::zeros<T>(input_shape);   // (N, C, H, W)
+            xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C, H, W), every element written below
             const T* dy = dout.value().data();
             T* dx = value.data();
             for_planes(planes, in_size, [&](std::size_t first, std::size_t end) {
-                kernels::scatter_add_planes(end - first, in_size, out_size, index->data() + first * out_size,
-                                            dy + first * out_size, dx + first * in_size);
+                kernels::scatter_planes(end - first, in_size, out_size, index->data() + first * out_size,
+                                        dy + first * out_size, dx + first * in_size);
             });
             return make_result<T>("max_pool2d_backward", std::move(value), {dout},
                                   [index, planes, in_size, out_size, out_shape](const Tensor<T>& ddx) -> Grads<T> {
                                       xt::xarray<T> picked = xt::empty<T>(out_shape);   // (N, C, OH, OW)
-                                      kernels::gather_planes(planes, in_size, out_size, index->data(),
-                                                             ddx.value().data(), picked.data());
+                                      const T* src = ddx.value().data();
+                                      T* dst = picked.data();
+                                      for_planes(planes, in_size, [&](std::size_t first, std::size_t end) {
+                                          kernels::gather_planes(end - first, in_size, out_size,
+                                                                 index->data() + first * out_size,
+                                                                 src + first * in_size, dst + first * out_size);
+                                      });
                                       return {gather_from_planes("max_pool2d_gather", ddx, std::move(picked), index)};
                                   });
         }
@@ -167,14 +175,16 @@ namespace xgrad
         XGRAD_PROFILE_OP("max_pool2d");
         const auto windows = detail::sliding_pool_windows("max_pool2d", x.shape(), kernel, stride, padding, 0);
         const Shape in_shape = x.shape();
+        if (windows.in_size() > std::numeric_limits<kernels::pool_index>::max())
+            throw shape_error("max_pool2d: a plane of " + shape_string(in_shape) + " has more positions than its " +
+                              std::to_string(std::numeric_limits<kernels::pool_index>::digits) + "-bit arg-max holds");
         const std::size_t planes = in_shape[0] * in_shape[1];
         xt::xarray<T> value = xt::empty<T>(detail::pooled_shape(in_shape, windows));   // (N, C, OH, OW)
-        auto index = std::make_shared<std::vector<std::size_t>>(value.size());
+        auto index = std::make_shared<std::vector<kernels::pool_index>>(value.size());
         const T* in = x.value().data();
         T* out = value.data();
         detail::for_planes(planes, windows.in_size(), [&](std::size_t first, std::size_t end) {
-            kernels::max_pool2d(end - first, in_shape[2], in_shape[3], kernel[0], kernel[1], stride[0], stride[1],
-                                padding[0], padding[1], in + first * windows.in_size(),
+            kernels::max_pool2d(*windows.sliding, end - first, in + first * windows.in_size(),
                                 out + first * windows.out_size(), index->data() + first * windows.out_size());
         });
         return detail::gather_from_planes("max_pool2d", x, std::move(value), detail::PoolIndex(std::move(index)));
