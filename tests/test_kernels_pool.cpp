@@ -1,7 +1,7 @@
 // The pooling kernels held against their references: every vector path (kernel 2 and 3, stride 1 and 2, with
 // and without padding, on each register width a row's interior selects) and the scalar fallback, on odd
-// plane counts and sizes, with ties and NaN, in float and double; the scatter and gather of the arg-max;
-// and the ops on 1 and 2 threads.
+// plane counts and sizes, with ties and NaN, in float and double; average pooling's direct adjoints against
+// the adjoint loop over windows; the scatter and gather of the arg-max; and the ops on 1 and 2 threads.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -118,6 +118,21 @@ TEST_CASE_TEMPLATE("max_pool2d and avg_pool2d kernels match their references", T
                                                      s.stride_w, s.padding_h, s.padding_w, x.data(),
                                                      expected_mean.data());
                 check_same(mean, expected_mean);
+
+                // The adjoint through the windows, the sliding description dropped to force the plain loop.
+                xgrad::kernels::pool_windows windows;
+                windows.in_h = s.in_h;
+                windows.in_w = s.in_w;
+                windows.rows = xgrad::kernels::sliding_windows(s.in_h, s.kernel_h, s.stride_h, s.padding_h);
+                windows.cols = xgrad::kernels::sliding_windows(s.in_w, s.kernel_w, s.stride_w, s.padding_w);
+                windows.divisor = s.kernel_h * s.kernel_w;
+                const auto dy = xgrad_test::random_values<T>(out, -1, 1, rng);
+                std::vector<T> dx(x.size(), T(-7)), expected_dx(x.size(), T(-9));
+                xgrad::kernels::avg_pool2d_backward(windows, planes, dy.data(), expected_dx.data());
+                windows.sliding = s;
+                xgrad::kernels::avg_pool2d_backward(windows, planes, dy.data(), dx.data());
+                for (std::size_t i = 0; i < dx.size(); ++i)
+                    CHECK(dx[i] == doctest::Approx(expected_dx[i]).epsilon(1e-5));
             }
 }
 

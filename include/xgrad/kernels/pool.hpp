@@ -15,7 +15,6 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "im2col.hpp"
 #include "simd.hpp"
 
 XGRAD_KERNELS_SILENCE_AVX512_WARNINGS_BEGIN
@@ -113,57 +112,61 @@ namespace xgrad::kernels
             std::size_t size() const { return end - begin; }
         };
 
-        // Output columns [ow_begin, ow_end) of one row of max pooling, tap by tap over the row, keeping the
-        // running maxima in y and argmax: the inner loop has no data-dependent branch (random data makes the
-        // arg-max unpredictable) and vectorises.  NaN wins (`value != value`), so the last NaN is kept.
+        // The input columns [begin, end) of output column ow.
+        struct window_cols
+        {
+            std::size_t begin, end;
+            window_cols(const pool2d_shape& s, std::size_t ow)
+                : begin(std::max(ow * s.stride_w, s.padding_w) - s.padding_w),
+                  end(std::min(s.in_w, ow * s.stride_w + s.kernel_w - s.padding_w))
+            {
+            }
+        };
+
+        // Output columns [ow_begin, ow_end) of row oh of max pooling, one window at a time in row-major order,
+        // starting from -inf at the window's first position: a strictly greater value or a NaN takes over
+        // (`value != value`), so ties keep the first maximum and NaN the last NaN.  The selects carry no
+        // data-dependent branch (random data makes the arg-max unpredictable).
         template <class T>
-        void max_pool_row(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
-                          const T* plane, T* y_row, pool_index* argmax_row)
+        void max_pool_cells(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
+                            const T* plane, T* y_row, pool_index* argmax_row)
         {
             const window_rows rows(s, oh);
             for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
             {
-                y_row[ow] = -std::numeric_limits<T>::infinity();
-                argmax_row[ow] = pool_index(rows.begin * s.in_w + std::max(ow * s.stride_w, s.padding_w) - s.padding_w);
-            }
-            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
-                for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
-                {
-                    const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(s.padding_w);
-                    const valid_range cols(s.out_w(), s.stride_w, iw_offset, s.in_w);
-                    const std::size_t row_offset = ih * s.in_w;
-                    for (std::size_t ow = std::max(cols.begin, ow_begin); ow < std::min(cols.end, ow_end); ++ow)
+                const window_cols cols(s, ow);
+                T best = -std::numeric_limits<T>::infinity();
+                auto best_at = pool_index(rows.begin * s.in_w + cols.begin);
+                for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+                    for (std::size_t iw = cols.begin; iw < cols.end; ++iw)
                     {
-                        const std::size_t at = row_offset + std::size_t(std::ptrdiff_t(ow * s.stride_w) + iw_offset);
-                        const T value = plane[at];
-                        const bool take = (value > y_row[ow]) | (value != value);
-                        y_row[ow] = take ? value : y_row[ow];
-                        argmax_row[ow] = take ? pool_index(at) : argmax_row[ow];
+                        const T value = plane[ih * s.in_w + iw];
+                        const bool take = (value > best) | (value != value);
+                        best = take ? value : best;
+                        best_at = take ? pool_index(ih * s.in_w + iw) : best_at;
                     }
-                }
+                y_row[ow] = best;
+                argmax_row[ow] = best_at;
+            }
         }
 
-        // Output columns [ow_begin, ow_end) of one row of average pooling: the window's sum in row-major tap
-        // order (the reference's), over the divisor kernel_h · kernel_w.
+        // Output columns [ow_begin, ow_end) of row oh of average pooling: the window's sum in row-major order
+        // (the reference's), over the divisor kernel_h · kernel_w.
         template <class T>
-        void avg_pool_row(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
-                          const T* plane, T* y_row)
+        void avg_pool_cells(const pool2d_shape& s, std::size_t oh, std::size_t ow_begin, std::size_t ow_end,
+                            const T* plane, T* y_row)
         {
             const window_rows rows(s, oh);
-            for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
-                y_row[ow] = 0;
-            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
-                for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
-                {
-                    const auto iw_offset = std::ptrdiff_t(kj) - std::ptrdiff_t(s.padding_w);
-                    const valid_range cols(s.out_w(), s.stride_w, iw_offset, s.in_w);
-                    const T* row = plane + ih * s.in_w;
-                    for (std::size_t ow = std::max(cols.begin, ow_begin); ow < std::min(cols.end, ow_end); ++ow)
-                        y_row[ow] += row[std::size_t(std::ptrdiff_t(ow * s.stride_w) + iw_offset)];
-                }
             const T divisor = T(s.kernel_h * s.kernel_w);
             for (std::size_t ow = ow_begin; ow < ow_end; ++ow)
-                y_row[ow] /= divisor;
+            {
+                const window_cols cols(s, ow);
+                T total = 0;
+                for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+                    for (std::size_t iw = cols.begin; iw < cols.end; ++iw)
+                        total += plane[ih * s.in_w + iw];
+                y_row[ow] = total / divisor;
+            }
         }
 
         // The swizzle masks of deinterleave: lane i takes lane 2i (even) or 2i + 1 (odd) of a vector in the
@@ -181,9 +184,9 @@ namespace xgrad::kernels
             static constexpr bool get(unsigned i, unsigned n) { return i < n / 2; }
         };
 
-        // The even and the odd lanes of the 2·size values at p: four swizzles and two blends.
+        // The even and the odd lanes of the 2·size values at p: four swizzles and two blends in general.
         template <class T, class Arch>
-        void deinterleave(const T* p, xsimd::batch<T, Arch>& even, xsimd::batch<T, Arch>& odd)
+        inline void deinterleave(const T* p, xsimd::batch<T, Arch>& even, xsimd::batch<T, Arch>& odd)
         {
             using batch = xsimd::batch<T, Arch>;
             using lane_batch = xsimd::batch<xsimd::as_unsigned_integer_t<T>, Arch>;
@@ -195,71 +198,106 @@ namespace xgrad::kernels
             odd = xsimd::select(lower, xsimd::swizzle(a, odds_low), xsimd::swizzle(b, evens_low));
         }
 
+        // On x86 each parity is one or two shuffles: a two-source permute on AVX-512; on AVX, a shuffle
+        // within 128-bit lanes and a permute of 64-bit quarters across them; a shuffle on SSE.
 #if XSIMD_WITH_AVX512F
-        // On AVX-512 a two-source permute picks either parity of the pair in one instruction.
         template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
-        void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
+        inline void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
         {
             const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
             even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
             odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
         }
         template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
-        void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
+        inline void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
         {
             const __m512d a = _mm512_loadu_pd(p), b = _mm512_loadu_pd(p + 8);
             even = _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
             odd = _mm512_permutex2var_pd(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
         }
 #endif
+#if XSIMD_WITH_AVX2
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx2, Arch>, int> = 0>
+        inline void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
+        {
+            const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+            constexpr int quarters_in_order = 0xd8;   // 64-bit quarters (0, 2, 1, 3)
+            even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), quarters_in_order));
+            odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), quarters_in_order));
+        }
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx2, Arch>, int> = 0>
+        inline void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
+        {
+            const __m256d a = _mm256_loadu_pd(p), b = _mm256_loadu_pd(p + 4);
+            constexpr int quarters_in_order = 0xd8;
+            even = _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), quarters_in_order);
+            odd = _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), quarters_in_order);
+        }
+#endif
+#if XSIMD_WITH_SSE2
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::sse2, Arch>, int> = 0>
+        inline void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
+        {
+            const __m128 a = _mm_loadu_ps(p), b = _mm_loadu_ps(p + 4);
+            even = _mm_shuffle_ps(a, b, 0x88);   // lanes (0, 2) of a, then of b
+            odd = _mm_shuffle_ps(a, b, 0xdd);    // lanes (1, 3)
+        }
+        template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::sse2, Arch>, int> = 0>
+        inline void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
+        {
+            const __m128d a = _mm_loadu_pd(p), b = _mm_loadu_pd(p + 2);
+            even = _mm_unpacklo_pd(a, b);
+            odd = _mm_unpackhi_pd(a, b);
+        }
+#endif
 
-        // Visits the taps of one vector of outputs, ow .. ow + size - 1 of row oh, all inside the plane's
-        // columns, in row-major window order: tap(values, positions) with the taps' positions in the plane
-        // held as T (exact below 2^digits).  Stride 2 reads tap 0 and 1 as the parities of one pair, and tap
-        // kj ≥ 2 as the odd lanes of the pair at kj - 1, whose last lane is the last value needed.
+        // Calls tap(values, kj) for the taps kj of one row of the windows of a vector of outputs, the windows
+        // starting at `row` (inside the plane's columns), in order.  For stride 2 taps 0 and 1 are the parities
+        // of the pair at row, and tap kj ≥ 2 the odd lanes of the pair at row + kj - 1, whose last lane is the
+        // last value the vector needs.
         template <class T, class Arch, std::size_t Stride, class Tap>
-        void for_each_tap(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, Tap&& tap)
+        inline void for_each_tap(const T* row, std::size_t kernel_w, Tap& tap)
         {
             using batch = xsimd::batch<T, Arch>;
+            if constexpr (Stride == 1)
+                for (std::size_t kj = 0; kj < kernel_w; ++kj)
+                    tap(batch::load_unaligned(row + kj), kj);
+            else
+            {
+                batch even, odd;
+                deinterleave(row, even, odd);
+                tap(even, 0);
+                tap(odd, 1);
+                for (std::size_t kj = 2; kj < kernel_w; ++kj)
+                {
+                    deinterleave(row + kj - 1, even, odd);
+                    tap(odd, kj);
+                }
+            }
+        }
+
+        // The positions in the plane of lanes 0, 1, ... of a vector of taps, as T (exact below 2^digits).
+        template <class T, class Arch, std::size_t Stride>
+        inline xsimd::batch<T, Arch> lane_positions(std::size_t first)
+        {
             using lane_batch = xsimd::batch<xsimd::as_integer_t<T>, Arch>;
             struct lane_offsets
             {
                 static constexpr int get(unsigned i, unsigned) { return int(i * Stride); }
             };
-            const batch offsets = xsimd::batch_cast<T>(lane_batch(xsimd::make_batch_constant<lane_batch, lane_offsets>()));
-            const window_rows rows(s, oh);
-            const std::size_t col = ow * Stride - s.padding_w;
-            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
-            {
-                const T* row = plane + ih * s.in_w + col;
-                const batch at = batch(T(ih * s.in_w + col)) + offsets;
-                if constexpr (Stride == 1)
-                    for (std::size_t kj = 0; kj < s.kernel_w; ++kj)
-                        tap(batch::load_unaligned(row + kj), at + batch(T(kj)));
-                else
-                {
-                    batch even, odd;
-                    deinterleave(row, even, odd);
-                    tap(even, at);
-                    tap(odd, at + batch(T(1)));
-                    for (std::size_t kj = 2; kj < s.kernel_w; ++kj)
-                    {
-                        deinterleave(row + kj - 1, even, odd);
-                        tap(odd, at + batch(T(kj)));
-                    }
-                }
-            }
+            return xsimd::batch<T, Arch>(T(first)) +
+                   xsimd::batch_cast<T>(lane_batch(xsimd::make_batch_constant<lane_batch, lane_offsets>()));
         }
 
         // Positions held as T, stored as pool_index: a conversion for float; through memory for double,
         // whose 64-bit lanes do not narrow in xsimd.
         template <class Arch>
-        void store_positions(const xsimd::batch<float, Arch>& at, pool_index* out)
+        inline void store_positions(const xsimd::batch<float, Arch>& at, pool_index* out)
         {
             xsimd::batch_cast<std::int32_t>(at).store_unaligned(reinterpret_cast<std::int32_t*>(out));
         }
         template <class Arch>
-        void store_positions(const xsimd::batch<double, Arch>& at, pool_index* out)
+        inline void store_positions(const xsimd::batch<double, Arch>& at, pool_index* out)
         {
             alignas(scratch_alignment) double lanes[xsimd::batch<double, Arch>::size];
             at.store_aligned(lanes);
@@ -267,38 +305,48 @@ namespace xgrad::kernels
                 out[i] = pool_index(lanes[i]);
         }
 
-        // Max pooling of output columns [ow, ow + size) of row oh.  The first tap seeds the maxima (the
-        // scalar rows' -inf with the first position, which the first tap always replaces or matches).
+        // Max pooling of output columns [ow, ow + size) of row oh, taps in row-major window order, from -inf
+        // at the first position as the scalar cells.
         template <class T, class Arch, std::size_t Stride>
-        void max_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row,
+        inline void max_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row,
                              pool_index* argmax_row)
         {
             using batch = xsimd::batch<T, Arch>;
-            batch best(-std::numeric_limits<T>::infinity()), best_at(T(0));
-            bool first = true;
-            for_each_tap<T, Arch, Stride>(s, oh, ow, plane, [&](const batch& value, const batch& at) {
-                // xsimd::isnan, not value != value: xsimd 8's AVX-512 != is the ordered compare, false for NaN.
-                const auto take = (value > best) | xsimd::isnan(value) | xsimd::batch_bool<T, Arch>(first);
-                best = xsimd::select(take, value, best);
-                best_at = xsimd::select(take, at, best_at);
-                first = false;
-            });
+            const window_rows rows(s, oh);
+            const std::size_t col = ow * Stride - s.padding_w;
+            batch best(-std::numeric_limits<T>::infinity());
+            batch best_at = lane_positions<T, Arch, Stride>(rows.begin * s.in_w + col);
+            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+            {
+                const batch row_at = lane_positions<T, Arch, Stride>(ih * s.in_w + col);
+                auto tap = [&best, &best_at, &row_at](const batch& value, std::size_t kj) {
+                    // xsimd::isnan, not value != value: xsimd 8's AVX-512 != is the ordered compare, false for NaN.
+                    const auto take = (value > best) | xsimd::isnan(value);
+                    best = xsimd::select(take, value, best);
+                    best_at = xsimd::select(take, row_at + batch(T(kj)), best_at);
+                };
+                for_each_tap<T, Arch, Stride>(plane + ih * s.in_w + col, s.kernel_w, tap);
+            }
             best.store_unaligned(y_row + ow);
             store_positions(best_at, argmax_row + ow);
         }
 
         template <class T, class Arch, std::size_t Stride>
-        void avg_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row)
+        inline void avg_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row)
         {
             using batch = xsimd::batch<T, Arch>;
+            const window_rows rows(s, oh);
+            const std::size_t col = ow * Stride - s.padding_w;
             batch total(T(0));
-            for_each_tap<T, Arch, Stride>(s, oh, ow, plane, [&](const batch& value, const batch&) { total += value; });
+            auto tap = [&total](const batch& value, std::size_t) { total += value; };
+            for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
+                for_each_tap<T, Arch, Stride>(plane + ih * s.in_w + col, s.kernel_w, tap);
             (total / batch(T(s.kernel_h * s.kernel_w))).store_unaligned(y_row + ow);
         }
 
         // Runs the rows of `planes` planes: the interior columns in vectors of Arch, the last one moved back to
         // end at the interior's end (it recomputes a few outputs rather than leave a tail), the clipped
-        // columns by the scalar row.  `vector(oh, ow, plane, out_plane)` and `scalar(oh, begin, end, ...)`.
+        // columns by the scalar cells: vector(p, oh, output_row, ow) and scalar(p, oh, output_row, ow_begin, ow_end).
         template <class T, class Arch, class Vector, class Scalar>
         void pool_rows(const pool2d_shape& s, std::size_t planes, Vector&& vector, Scalar&& scalar)
         {
@@ -309,10 +357,12 @@ namespace xgrad::kernels
                 for (std::size_t oh = 0; oh < out_h; ++oh)
                 {
                     const std::size_t row = p * out_h + oh;
-                    scalar(p, oh, row, 0, interior.begin);
+                    if (interior.begin > 0)
+                        scalar(p, oh, row, 0, interior.begin);
                     for (std::size_t ow = interior.begin; ow < interior.end; ow += width)
                         vector(p, oh, row, std::min(ow, interior.end - width));
-                    scalar(p, oh, row, interior.end, out_w);
+                    if (interior.end < out_w)
+                        scalar(p, oh, row, interior.end, out_w);
                 }
         }
 
@@ -359,13 +409,13 @@ namespace xgrad::kernels
     // ow·stride_w - padding_w), the padding never winning; argmax[p, oh, ow] = the winner's flat position in
     // the plane.  NaN wins, as in PyTorch (the last NaN of the window); ties go to the first in row-major
     // order.  Needs padding < kernel and planes whose positions fit pool_index.  Vectors over the output
-    // columns for stride 1 and 2, scalar rows otherwise.
+    // columns for stride 1 and 2, scalar cells otherwise.
     template <class T>
     void max_pool2d(const pool2d_shape& s, std::size_t planes, const T* x, T* y, pool_index* argmax)
     {
         const std::size_t in_size = s.in_size(), out_w = s.out_w();
         auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
-            detail::max_pool_row(s, oh, begin, end, x + p * in_size, y + row * out_w, argmax + row * out_w);
+            detail::max_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w, argmax + row * out_w);
         };
         const bool vectorised = detail::has_vector_pool<T>(s) &&
             detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
@@ -391,7 +441,7 @@ namespace xgrad::kernels
     {
         const std::size_t in_size = s.in_size(), out_w = s.out_w();
         auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
-            detail::avg_pool_row(s, oh, begin, end, x + p * in_size, y + row * out_w);
+            detail::avg_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w);
         };
         const bool vectorised = detail::has_vector_pool<T>(s) &&
             detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
@@ -429,11 +479,86 @@ namespace xgrad::kernels
                 }
     }
 
-    // The adjoint of avg_pool2d: dx[p, i] += dy[p, o] / divisor for every window o holding i.  Adds into dx.
+    namespace detail
+    {
+        // Lane i of the result takes lane (i + half·size) / 2: the lower (half 0) or upper half, each lane twice.
+        template <unsigned Half>
+        struct doubled_lanes
+        {
+            static constexpr unsigned get(unsigned i, unsigned n) { return (i + Half * n) / 2; }
+        };
+
+        // dx_row[2·ow] = dx_row[2·ow + 1] = scale · dy_row[ow] for ow < out_w, in vectors of Arch (the last moved
+        // back to end at out_w: it writes, so writing twice is harmless), or plainly if out_w is narrower.
+        template <class T, class Arch>
+        void doubled_row(std::size_t out_w, const T* dy_row, T scale, T* dx_row)
+        {
+            using batch = xsimd::batch<T, Arch>;
+            using lane_batch = xsimd::batch<xsimd::as_unsigned_integer_t<T>, Arch>;
+            constexpr auto lower = xsimd::make_batch_constant<lane_batch, doubled_lanes<0>>();
+            constexpr auto upper = xsimd::make_batch_constant<lane_batch, doubled_lanes<1>>();
+            for (std::size_t ow = 0; ow < out_w; ow += batch::size)
+            {
+                const std::size_t at = std::min(ow, out_w - batch::size);
+                const batch share = batch::load_unaligned(dy_row + at) * batch(scale);
+                xsimd::swizzle(share, lower).store_unaligned(dx_row + 2 * at);
+                xsimd::swizzle(share, upper).store_unaligned(dx_row + 2 * at + batch::size);
+            }
+        }
+
+        // The sliding average poolings whose adjoint avg_pool2d_backward(pool2d_shape) computes without adds.
+        inline bool has_direct_avg_backward(const pool2d_shape& s)
+        {
+            const bool stride_1 = s.stride_h == 1 && s.stride_w == 1;
+            const bool tiles_2x2 = s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
+                                   s.padding_h == 0 && s.padding_w == 0;
+            return stride_1 || tiles_2x2;
+        }
+    }
+
+    // The adjoint of avg_pool2d for stride 1 or 2×2 windows every 2 without padding (has_direct_avg_backward),
+    // each dx written once.  Stride 1: dx[i, j] = Σ dy[i + padding - ki, j + padding - kj] / (kernel_h ·
+    // kernel_w) over the valid dy, which is avg_pool2d itself over dy padded by kernel - 1 - padding.
+    // 2×2 every 2: each dy / 4 over its window's four inputs, and 0 in an odd last row or column.
+    template <class T>
+    void avg_pool2d_backward(const pool2d_shape& s, std::size_t planes, const T* dy, T* dx)
+    {
+        const std::size_t out_h = s.out_h(), out_w = s.out_w();
+        if (s.stride_h == 1 && s.stride_w == 1)
+            return avg_pool2d(pool2d_shape{out_h, out_w, s.kernel_h, s.kernel_w, 1, 1, s.kernel_h - 1 - s.padding_h,
+                                           s.kernel_w - 1 - s.padding_w},
+                              planes, dy, dx);
+        const T scale = T(1) / T(4);   // exact: dividing by 4 and multiplying by 1/4 agree
+        for (std::size_t p = 0; p < planes; ++p, dy += out_h * out_w, dx += s.in_size())
+        {
+            for (std::size_t oh = 0; oh < out_h; ++oh)
+            {
+                T* top = dx + 2 * oh * s.in_w;
+                const T* dy_row = dy + oh * out_w;
+                const bool vectorised = detail::with_widest_fitting_arch<T>(out_w, [&](auto arch) {
+                    detail::doubled_row<T, decltype(arch)>(out_w, dy_row, scale, top);
+                });
+                if (!vectorised)
+                    for (std::size_t ow = 0; ow < out_w; ++ow)
+                        top[2 * ow] = top[2 * ow + 1] = scale * dy_row[ow];
+                std::fill(top + 2 * out_w, top + s.in_w, T(0));
+                std::copy(top, top + s.in_w, top + s.in_w);
+            }
+            std::fill(dx + 2 * out_h * s.in_w, dx + s.in_size(), T(0));
+        }
+    }
+
+    // The adjoint of avg_pool2d: dx[p] = 0, then dx[p, i] += dy[p, o] / divisor for every window o holding i.
+    // Writes dx plane by plane, so the sums land in the cache the zeros were just written to.  Sliding windows
+    // that avg_pool2d_backward(pool2d_shape) takes go there.
     template <class T>
     void avg_pool2d_backward(const pool_windows& w, std::size_t planes, const T* dy, T* dx)
     {
+        if (w.sliding && detail::has_direct_avg_backward(*w.sliding))
+            return avg_pool2d_backward(*w.sliding, planes, dy, dx);
         for (std::size_t p = 0; p < planes; ++p, dx += w.in_size())
+        {
+            std::fill(dx, dx + w.in_size(), T(0));
             for (std::size_t oh = 0; oh < w.rows.size(); ++oh)
                 for (std::size_t ow = 0; ow < w.cols.size(); ++ow, ++dy)
                 {
@@ -443,6 +568,7 @@ namespace xgrad::kernels
                         for (std::size_t iw = w.cols.begin[ow]; iw < w.cols.end[ow]; ++iw)
                             dx[ih * w.in_w + iw] += share;
                 }
+        }
     }
 
     // dst[p, o] = src[p, index[p, o]]: what max pooling picked, read again (src planes in_size, dst out_size).

@@ -153,7 +153,7 @@ namespace xgrad
         {
             XGRAD_PROFILE_OP(op.backward);
             const std::size_t planes = input_shape[0] * input_shape[1];
-            xt::xarray<T> value = xt::zeros<T>(input_shape);   // (N, C, H, W)
+            xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C, H, W), every element written below
             const T* dy = dout.value().data();
             T* dx = value.data();
             for_planes(planes, windows->in_size(), [&](std::size_t first, std::size_t end) {
