@@ -305,27 +305,50 @@ namespace xgrad::kernels
                 out[i] = pool_index(lanes[i]);
         }
 
-        // Max pooling of output columns [ow, ow + size) of row oh, taps in row-major window order, from -inf
-        // at the first position as the scalar cells.
+        // best, best_at = the later candidate if it is greater or NaN, else the earlier: the merge of two
+        // groups of taps, the second all after the first in row-major window order.
+        template <class T, class Arch>
+        inline void keep_max(xsimd::batch<T, Arch>& best, xsimd::batch<T, Arch>& best_at,
+                             const xsimd::batch<T, Arch>& later, const xsimd::batch<T, Arch>& later_at)
+        {
+            // xsimd::isnan, not later != later: xsimd 8's AVX-512 != is the ordered compare, false for NaN.
+            const auto take = (later > best) | xsimd::isnan(later);
+            best = xsimd::select(take, later, best);
+            best_at = xsimd::select(take, later_at, best_at);
+        }
+
+        // Max pooling of output columns [ow, ow + size) of row oh: the maximum of each window row, then of the
+        // rows in order, which is the row-major scan's result (the merge above is associative over ordered
+        // groups) with chains of dependent selects a window row long rather than a window long.
         template <class T, class Arch, std::size_t Stride>
         inline void max_pool_vector(const pool2d_shape& s, std::size_t oh, std::size_t ow, const T* plane, T* y_row,
-                             pool_index* argmax_row)
+                                    pool_index* argmax_row)
         {
             using batch = xsimd::batch<T, Arch>;
             const window_rows rows(s, oh);
             const std::size_t col = ow * Stride - s.padding_w;
-            batch best(-std::numeric_limits<T>::infinity());
-            batch best_at = lane_positions<T, Arch, Stride>(rows.begin * s.in_w + col);
+            batch best, best_at;
             for (std::size_t ih = rows.begin; ih < rows.end; ++ih)
             {
                 const batch row_at = lane_positions<T, Arch, Stride>(ih * s.in_w + col);
-                auto tap = [&best, &best_at, &row_at](const batch& value, std::size_t kj) {
-                    // xsimd::isnan, not value != value: xsimd 8's AVX-512 != is the ordered compare, false for NaN.
-                    const auto take = (value > best) | xsimd::isnan(value);
-                    best = xsimd::select(take, value, best);
-                    best_at = xsimd::select(take, row_at + batch(T(kj)), best_at);
+                batch row_best, row_best_at;
+                auto tap = [&row_best, &row_best_at, &row_at](const batch& value, std::size_t kj) {
+                    if (kj == 0)
+                    {
+                        row_best = value;
+                        row_best_at = row_at;
+                    }
+                    else
+                        keep_max(row_best, row_best_at, value, row_at + batch(T(kj)));
                 };
                 for_each_tap<T, Arch, Stride>(plane + ih * s.in_w + col, s.kernel_w, tap);
+                if (ih == rows.begin)
+                {
+                    best = row_best;
+                    best_at = row_best_at;
+                }
+                else
+                    keep_max(best, best_at, row_best, row_best_at);
             }
             best.store_unaligned(y_row + ow);
             store_positions(best_at, argmax_row + ow);
