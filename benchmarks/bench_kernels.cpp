@@ -1,6 +1,7 @@
-// Throughput of the elementwise maps, reductions, row softmaxes, the fused Adam step and permuted copies, in
-// bytes moved per second of wall time beside a plain memcpy of the same bytes (the bandwidth a map can hope
-// for), and the overhead of a small op through the autograd layer. Names end in /n/threads; float throughout.
+// Throughput of the elementwise maps, reductions, row softmaxes, the fused Adam step, permuted copies and
+// pooling, in bytes moved per second of wall time beside a plain memcpy of the same bytes (the bandwidth a map
+// can hope for), and the overhead of a small op through the autograd layer. Names end in /n/threads; float
+// throughout.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
