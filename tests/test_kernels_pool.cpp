@@ -177,24 +177,23 @@ TEST_CASE_TEMPLATE("the pooling ops match the references on 1 and 2 threads", T,
 
             std::vector<T> expected(out);
             std::vector<std::size_t> expected_argmax(out);
-            xgrad::kernels::max_pool2d_reference(planes, s.in_h, s.in_w, s.kernel_h, s.kernel_w, s.stride_h,
-                                                 s.stride_w, s.padding_h, s.padding_w, values.data(),
-                                                 expected.data(), expected_argmax.data());
+            xgrad::kernels::max_pool2d_reference(planes, s.in_h, s.in_w, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                                                 s.padding_h, s.padding_w, values.data(), expected.data(),
+                                                 expected_argmax.data());
             const auto y = xgrad::max_pool2d(x, p.kernel, p.stride, p.padding);
             check_same(std::vector<T>(y.value().begin(), y.value().end()), expected);
 
             const auto dy = xgrad_test::random_values<T>(out, -1, 1, rng);
-            const auto dx = xgrad::grad<T>({y}, {x}, false, true,
-                                           {xgrad::Tensor<T>(xt::xarray<T>(xt::adapt(dy, y.shape())))})[0];
+            const auto dx =
+                xgrad::grad<T>({y}, {x}, false, true, {xgrad::Tensor<T>(xt::xarray<T>(xt::adapt(dy, y.shape())))})[0];
             std::vector<T> expected_dx(values.size(), T(0));
             for (std::size_t o = 0; o < out; ++o)
                 expected_dx[o / s.out_size() * s.in_size() + expected_argmax[o]] += dy[o];
             check_same(std::vector<T>(dx.value().begin(), dx.value().end()), expected_dx);
 
             std::vector<T> expected_mean(out);
-            xgrad::kernels::avg_pool2d_reference(planes, s.in_h, s.in_w, s.kernel_h, s.kernel_w, s.stride_h,
-                                                 s.stride_w, s.padding_h, s.padding_w, values.data(),
-                                                 expected_mean.data());
+            xgrad::kernels::avg_pool2d_reference(planes, s.in_h, s.in_w, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                                                 s.padding_h, s.padding_w, values.data(), expected_mean.data());
             const auto mean = xgrad::avg_pool2d(x, p.kernel, p.stride, p.padding);
             check_same(std::vector<T>(mean.value().begin(), mean.value().end()), expected_mean);
         }

@@ -106,7 +106,9 @@ namespace xgrad::kernels
             {
                 const std::size_t out_w = s.out_w();
                 begin = std::min(out_w, (s.padding_w + s.stride_w - 1) / s.stride_w);
-                end = s.in_w + s.padding_w < s.kernel_w ? 0 : std::min(out_w, (s.in_w + s.padding_w - s.kernel_w) / s.stride_w + 1);
+                end = s.in_w + s.padding_w < s.kernel_w
+                          ? 0
+                          : std::min(out_w, (s.in_w + s.padding_w - s.kernel_w) / s.stride_w + 1);
                 end = std::max(begin, end);
             }
             std::size_t size() const { return end - begin; }
@@ -205,8 +207,10 @@ namespace xgrad::kernels
         inline void deinterleave(const float* p, xsimd::batch<float, Arch>& even, xsimd::batch<float, Arch>& odd)
         {
             const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
-            even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
-            odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+            even = _mm512_permutex2var_ps(
+                a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+            odd = _mm512_permutex2var_ps(
+                a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
         }
         template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx512f, Arch>, int> = 0>
         inline void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
@@ -222,8 +226,10 @@ namespace xgrad::kernels
         {
             const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
             constexpr int quarters_in_order = 0xd8;   // 64-bit quarters (0, 2, 1, 3)
-            even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), quarters_in_order));
-            odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), quarters_in_order));
+            even = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), quarters_in_order));
+            odd = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), quarters_in_order));
         }
         template <class Arch, std::enable_if_t<std::is_base_of_v<xsimd::avx2, Arch>, int> = 0>
         inline void deinterleave(const double* p, xsimd::batch<double, Arch>& even, xsimd::batch<double, Arch>& odd)
@@ -441,16 +447,18 @@ namespace xgrad::kernels
             detail::max_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w, argmax + row * out_w);
         };
         const bool vectorised = detail::has_vector_pool<T>(s) &&
-            detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
-                using Arch = decltype(arch);
-                auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
-                    if (s.stride_w == 1)
-                        detail::max_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
-                    else
-                        detail::max_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
-                };
-                detail::pool_rows<T, Arch>(s, planes, vector, scalar);
-            });
+                                detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
+                                    using Arch = decltype(arch);
+                                    auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
+                                        if (s.stride_w == 1)
+                                            detail::max_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size,
+                                                                                y + row * out_w, argmax + row * out_w);
+                                        else
+                                            detail::max_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size,
+                                                                                y + row * out_w, argmax + row * out_w);
+                                    };
+                                    detail::pool_rows<T, Arch>(s, planes, vector, scalar);
+                                });
         if (!vectorised)
             for (std::size_t p = 0; p < planes; ++p)
                 for (std::size_t oh = 0; oh < s.out_h(); ++oh)
@@ -466,7 +474,8 @@ namespace xgrad::kernels
         auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
             detail::avg_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w);
         };
-        const bool vectorised = detail::has_vector_pool<T>(s) &&
+        const bool vectorised =
+            detail::has_vector_pool<T>(s) &&
             detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
                 using Arch = decltype(arch);
                 auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
@@ -558,9 +567,8 @@ namespace xgrad::kernels
             {
                 T* top = dx + 2 * oh * s.in_w;
                 const T* dy_row = dy + oh * out_w;
-                const bool vectorised = detail::with_widest_fitting_arch<T>(out_w, [&](auto arch) {
-                    detail::doubled_row<T, decltype(arch)>(out_w, dy_row, scale, top);
-                });
+                const bool vectorised = detail::with_widest_fitting_arch<T>(
+                    out_w, [&](auto arch) { detail::doubled_row<T, decltype(arch)>(out_w, dy_row, scale, top); });
                 if (!vectorised)
                     for (std::size_t ow = 0; ow < out_w; ++ow)
                         top[2 * ow] = top[2 * ow + 1] = scale * dy_row[ow];

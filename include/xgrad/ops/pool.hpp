@@ -18,7 +18,8 @@ namespace xgrad
 {
     namespace detail
     {
-        using PoolIndex = std::shared_ptr<const std::vector<kernels::pool_index>>;   // (N·C, OH·OW) positions in a plane
+        // (N·C, OH·OW) positions in a plane
+        using PoolIndex = std::shared_ptr<const std::vector<kernels::pool_index>>;
         using PoolWindows = std::shared_ptr<const kernels::pool_windows>;
 
         inline void check_pool_input(const char* op, const Shape& shape)
