@@ -8,7 +8,6 @@
 #include <limits>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "../kernels/pool.hpp"
 #include "../parallel.hpp"
@@ -18,8 +17,8 @@ namespace xgrad
 {
     namespace detail
     {
-        // (N·C, OH·OW) positions in a plane
-        using PoolIndex = std::shared_ptr<const std::vector<kernels::pool_index>>;
+        // (N·C, OH·OW) positions in a plane; an array left uninitialised until the kernel writes every element
+        using PoolIndex = std::shared_ptr<const kernels::pool_index[]>;
         using PoolWindows = std::shared_ptr<const kernels::pool_windows>;
 
         inline void check_pool_input(const char* op, const Shape& shape)
@@ -96,7 +95,7 @@ namespace xgrad
             const T* dy = dout.value().data();
             T* dx = value.data();
             for_planes(planes, in_size, [&](std::size_t first, std::size_t end) {
-                kernels::scatter_planes(end - first, in_size, out_size, index->data() + first * out_size,
+                kernels::scatter_planes(end - first, in_size, out_size, index.get() + first * out_size,
                                         dy + first * out_size, dx + first * in_size);
             });
             return make_result<T>("max_pool2d_backward", std::move(value), {dout},
@@ -106,7 +105,7 @@ namespace xgrad
                                       T* dst = picked.data();
                                       for_planes(planes, in_size, [&](std::size_t first, std::size_t end) {
                                           kernels::gather_planes(end - first, in_size, out_size,
-                                                                 index->data() + first * out_size,
+                                                                 index.get() + first * out_size,
                                                                  src + first * in_size, dst + first * out_size);
                                       });
                                       return {gather_from_planes("max_pool2d_gather", ddx, std::move(picked), index)};
@@ -181,12 +180,12 @@ namespace xgrad
                               std::to_string(std::numeric_limits<kernels::pool_index>::digits) + "-bit arg-max holds");
         const std::size_t planes = in_shape[0] * in_shape[1];
         xt::xarray<T> value = xt::empty<T>(detail::pooled_shape(in_shape, windows));   // (N, C, OH, OW)
-        auto index = std::make_shared<std::vector<kernels::pool_index>>(value.size());
+        std::shared_ptr<kernels::pool_index[]> index(new kernels::pool_index[value.size()]);
         const T* in = x.value().data();
         T* out = value.data();
         detail::for_planes(planes, windows.in_size(), [&](std::size_t first, std::size_t end) {
             kernels::max_pool2d(*windows.sliding, end - first, in + first * windows.in_size(),
-                                out + first * windows.out_size(), index->data() + first * windows.out_size());
+                                out + first * windows.out_size(), index.get() + first * windows.out_size());
         });
         return detail::gather_from_planes("max_pool2d", x, std::move(value), detail::PoolIndex(std::move(index)));
     }
