@@ -1,6 +1,6 @@
 // 2-D pooling on raw pointers over planes (N·C of them, each H×W, row-major): max with its arg-max,
-// average, their adjoints, and the plain loops they are tested against.  A pooling is described by its
-// windows, so one kernel serves sliding windows (max_pool2d, avg_pool2d) and adaptive bins alike.
+// average, their adjoints, and the plain loops they are tested against.  Sliding windows run in SIMD over
+// an output row's columns; a list of windows per dim serves adaptive bins and the adjoints that add.
 #pragma once
 
 #include <algorithm>
