@@ -1,26 +1,14 @@
 // Tutorial step 4: a convolution is one GEMM after im2col, and its input gradient is a transposed
 // convolution (for stride 1: a full convolution of dL/dy with the flipped kernel).
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include <xtensor/xmanipulation.hpp>
 #include <xgrad/xgrad.hpp>
 
-using namespace xgrad;
+#include "rounding_gap.hpp"
 
-// The gap between two different computations of the same numbers. They agree to rounding, and which bits
-// round depends on the compiler and the SIMD width, so a gap that small is printed as a bound: the output,
-// which docs/tutorial.md shows, is then the same in every build.
-std::string rounding_gap(double gap)
-{
-    std::ostringstream text;
-    if (gap < 1e-12)
-        text << "< 1e-12";
-    else
-        text << "= " << gap;
-    return text.str();
-}
+using namespace xgrad;
 
 int main()
 {

@@ -2,25 +2,13 @@
 // of, checked against autograd and finite differences.
 #include <cmath>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include <xgrad/xgrad.hpp>
 
-using namespace xgrad;
+#include "rounding_gap.hpp"
 
-// The gap between two different computations of the same numbers. They agree to rounding, and which bits
-// round depends on the compiler and the SIMD width, so a gap that small is printed as a bound: the output,
-// which docs/tutorial.md shows, is then the same in every build.
-std::string rounding_gap(double gap)
-{
-    std::ostringstream text;
-    if (gap < 1e-12)
-        text << "< 1e-12";
-    else
-        text << "= " << gap;
-    return text.str();
-}
+using namespace xgrad;
 
 int main()
 {

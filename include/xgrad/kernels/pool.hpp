@@ -432,6 +432,22 @@ namespace xgrad::kernels
             return (s.stride_w == 1 || (s.stride_w == 2 && s.kernel_w >= 2)) &&
                    s.in_size() <= (std::size_t(1) << std::numeric_limits<T>::digits);
         }
+
+        // Every output row of every plane: vector_for(Arch{})'s kernel, for the widest architecture whose
+        // vectors fit the interior columns, with scalar cells at the borders (pool_rows); scalar cells
+        // alone where no vector kernel applies.
+        template <class T, class VectorFor, class Scalar>
+        void pool_all_rows(const pool2d_shape& s, std::size_t planes, VectorFor&& vector_for, Scalar&& scalar)
+        {
+            const bool vectorised =
+                has_vector_pool<T>(s) && with_widest_fitting_arch<T>(interior_columns(s).size(), [&](auto arch) {
+                    pool_rows<T, decltype(arch)>(s, planes, vector_for(arch), scalar);
+                });
+            if (!vectorised)
+                for (std::size_t p = 0; p < planes; ++p)
+                    for (std::size_t oh = 0; oh < s.out_h(); ++oh)
+                        scalar(p, oh, p * s.out_h() + oh, 0, s.out_w());
+        }
     }
 
     // y[p, oh, ow] = max of x[p] over the kernel_h × kernel_w window at (oh·stride_h - padding_h,
@@ -446,23 +462,15 @@ namespace xgrad::kernels
         auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
             detail::max_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w, argmax + row * out_w);
         };
-        const bool vectorised = detail::has_vector_pool<T>(s) &&
-                                detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
-                                    using Arch = decltype(arch);
-                                    auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
-                                        if (s.stride_w == 1)
-                                            detail::max_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size,
-                                                                                y + row * out_w, argmax + row * out_w);
-                                        else
-                                            detail::max_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size,
-                                                                                y + row * out_w, argmax + row * out_w);
-                                    };
-                                    detail::pool_rows<T, Arch>(s, planes, vector, scalar);
-                                });
-        if (!vectorised)
-            for (std::size_t p = 0; p < planes; ++p)
-                for (std::size_t oh = 0; oh < s.out_h(); ++oh)
-                    scalar(p, oh, p * s.out_h() + oh, 0, out_w);
+        detail::pool_all_rows<T>(s, planes, [&](auto arch) {
+            using Arch = decltype(arch);
+            return [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
+                if (s.stride_w == 1)
+                    detail::max_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
+                else
+                    detail::max_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w, argmax + row * out_w);
+            };
+        }, scalar);
     }
 
     // y[p, oh, ow] = the sum of x[p] over the window, padding counting as 0, over kernel_h · kernel_w
@@ -474,22 +482,15 @@ namespace xgrad::kernels
         auto scalar = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t begin, std::size_t end) {
             detail::avg_pool_cells(s, oh, begin, end, x + p * in_size, y + row * out_w);
         };
-        const bool vectorised =
-            detail::has_vector_pool<T>(s) &&
-            detail::with_widest_fitting_arch<T>(detail::interior_columns(s).size(), [&](auto arch) {
-                using Arch = decltype(arch);
-                auto vector = [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
-                    if (s.stride_w == 1)
-                        detail::avg_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w);
-                    else
-                        detail::avg_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w);
-                };
-                detail::pool_rows<T, Arch>(s, planes, vector, scalar);
-            });
-        if (!vectorised)
-            for (std::size_t p = 0; p < planes; ++p)
-                for (std::size_t oh = 0; oh < s.out_h(); ++oh)
-                    scalar(p, oh, p * s.out_h() + oh, 0, out_w);
+        detail::pool_all_rows<T>(s, planes, [&](auto arch) {
+            using Arch = decltype(arch);
+            return [&](std::size_t p, std::size_t oh, std::size_t row, std::size_t ow) {
+                if (s.stride_w == 1)
+                    detail::avg_pool_vector<T, Arch, 1>(s, oh, ow, x + p * in_size, y + row * out_w);
+                else
+                    detail::avg_pool_vector<T, Arch, 2>(s, oh, ow, x + p * in_size, y + row * out_w);
+            };
+        }, scalar);
     }
 
     // y[p, o] = mean of x[p] over window o (sum / divisor); the sliding kernel when the windows slide.
