@@ -1,7 +1,6 @@
 // Tutorial step 4: a convolution is one GEMM after im2col, and its input gradient is a transposed
 // convolution (for stride 1: a full convolution of dL/dy with the flipped kernel).
 #include <iostream>
-#include <string>
 
 #include <xtensor/xmanipulation.hpp>
 #include <xgrad/xgrad.hpp>

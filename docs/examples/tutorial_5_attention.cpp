@@ -2,7 +2,6 @@
 // of, checked against autograd and finite differences.
 #include <cmath>
 #include <iostream>
-#include <string>
 
 #include <xgrad/xgrad.hpp>
 
