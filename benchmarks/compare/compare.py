@@ -11,6 +11,8 @@ PyTorch is given what xgrad gives itself, so that the ratio measures the framewo
   as-set    the environment as it is (also reported, never the headline).
 Both run with OPENBLAS_NUM_THREADS=1, so that torch.set_num_threads' pool is the only one.
 
+Needs python3-torch and libopenblas0-pthread (scripts/install-deps.sh python3-torch libopenblas0-pthread).
+
     benchmarks/compare/compare.py --build BUILD [--rounds 3] [--batches K] [--workloads mlp,cnn,transformer]
                                   [--threads 1,2] [--configs best,as-set] [--json FILE]
 """
@@ -81,6 +83,9 @@ def main():
                 for config in configs:
                     runs[config].append(run_json([sys.executable, os.path.join(HERE, "torch_compare.py")] + common,
                                                  torch_environment(config)))
+            if "best" in configs and not runs["best"][0].get("blas_core"):
+                sys.exit("compare.py: PyTorch is not running on OpenBLAS (Debian's reference BLAS is no baseline): "
+                         "apt-get install libopenblas0-pthread")
             xgrad_rate = summary([r["samples_per_s"] for r in runs["xgrad"]])
             for config in configs:
                 torch_rate = summary([r["samples_per_s"] for r in runs[config]])

@@ -127,13 +127,15 @@ def transformer(steps):
 
 
 def blas_core():
-    """The kernel family the OpenBLAS loaded into this process chose (e.g. "Cooperlake"), or "" without one."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "libopenblas" in line}
-    for path in paths:
-        corename = ctypes.CDLL(path).openblas_get_corename
-        corename.restype = ctypes.c_char_p
-        return corename().decode()
+    """The kernel family the OpenBLAS loaded into this process chose (e.g. "Cooperlake"), or "" when PyTorch's
+    BLAS is another library (Debian's reference BLAS, when libopenblas0-pthread is not installed)."""
+    with open("/proc/self/maps") as maps:   # Debian's OpenBLAS is loaded as .../openblas-pthread/libblas.so.3
+        paths = {line.split()[-1] for line in maps if "blas" in line.split()[-1]}
+    for path in sorted(paths):
+        library = ctypes.CDLL(path)
+        if hasattr(library, "openblas_get_corename"):
+            library.openblas_get_corename.restype = ctypes.c_char_p
+            return library.openblas_get_corename().decode()
     return ""
 
 

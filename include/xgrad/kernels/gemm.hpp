@@ -58,9 +58,10 @@ namespace xgrad::kernels
             static constexpr std::size_t nc = 4 * 1024 * 1024 / (kc * sizeof(T)) / nr * nr;
         };
 
-        // Multiply-adds each thread must get before a product is split: 2M is ~25 us of one AVX-512 core, well
-        // above the tens of microseconds it can take to wake a worker (the caller waits for it to check in).
-        constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 21;
+        // Multiply-adds each thread must get before a product is split: 512K is a few microseconds of one
+        // AVX-512 core, above what a hand-off to the pool's (briefly spinning) workers costs between the ops of
+        // a training step, so that the small layers of small models use both cores too.
+        constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 19;
 
         template <std::size_t... I, class F>
         inline void unrolled(std::index_sequence<I...>, F&& body)
