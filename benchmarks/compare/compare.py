@@ -9,7 +9,8 @@ PyTorch is given what xgrad gives itself, so that the ratio measures the framewo
             sets them for xgrad) and OpenBLAS picks its own kernels (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
             removed from the environment, so AVX-512 where the CPU has it);
   as-set    the environment as it is (also reported, never the headline).
-Both run with OPENBLAS_NUM_THREADS=1, so that torch.set_num_threads' pool is the only one.
+Both run with OPENBLAS_NUM_THREADS=1, so that torch.set_num_threads' pool is the only one (OpenBLAS's own
+pool on top of it made PyTorch several times slower at 2 threads: that would be no baseline either).
 
 Needs python3-torch and libopenblas0-pthread (scripts/install-deps.sh python3-torch libopenblas0-pthread).
 
