@@ -7,7 +7,7 @@
 // test set gets per-class precision, recall, F1 and a confusion matrix; and the learning curves are
 // written as an SVG picture.
 //
-//     ./06_fashion_mnist_cnn                 # 92.4% test accuracy after 10 epochs (3 min, 2 cores)
+//     ./06_fashion_mnist_cnn                 # about 92% test accuracy after 10 epochs (README: time, figures)
 //     ./06_fashion_mnist_cnn --smoke         # a few seconds: checks that it learns
 #include <filesystem>
 #include <iomanip>
