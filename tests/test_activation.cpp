@@ -167,13 +167,17 @@ TEST_CASE("activations: gradcheck and gradgradcheck")
     };
     const std::vector<Shape> shapes = {{7}, {3, 4}, {}};
     std::uint64_t seed = 1;
-    for (const auto& [name, f] : ops)
+    for (const auto& entry : ops)
+    {
+        const auto& name = entry.first;
+        const auto& f = entry.second;
         for (const auto& shape : shapes)
         {
             CAPTURE(name);
             CAPTURE(shape_string(shape));
             check_derivatives(f, {away_from_zero(shape, seed++, 0.3, 2.5)});
         }
+    }
 }
 
 TEST_CASE("softmax and log_softmax: values along each dim")
@@ -236,7 +240,10 @@ TEST_CASE("softmax and log_softmax: gradcheck and gradgradcheck along each dim")
     std::uint64_t seed = 500;
     const std::vector<std::pair<Shape, std::vector<std::ptrdiff_t>>> cases = {
         {{5}, {0, -1}}, {{3, 4}, {0, 1, -1}}, {{2, 3, 4}, {0, 1, 2, -2}}};
-    for (const auto& [shape, dims] : cases)
+    for (const auto& entry : cases)
+    {
+        const auto& shape = entry.first;
+        const auto& dims = entry.second;
         for (const auto dim : dims)
         {
             CAPTURE(shape_string(shape));
@@ -246,6 +253,7 @@ TEST_CASE("softmax and log_softmax: gradcheck and gradgradcheck along each dim")
             check_derivatives([dim = dim](const Inputs& in) { return softmax(in[0], dim); }, {x});
             check_derivatives([dim = dim](const Inputs& in) { return log_softmax(in[0], dim); }, {x});
         }
+    }
 }
 
 TEST_CASE("log_softmax equals log(softmax) and softmax equals exp(log_softmax)")

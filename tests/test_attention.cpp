@@ -235,8 +235,10 @@ TEST_CASE("TransformerEncoder: its layers start as copies of the given layer and
     nn::TransformerEncoder<float> encoder(layer, 3, true);
     const auto original = layer.state_dict();
     const auto state = encoder.state_dict();
-    for (const auto& [name, value] : original)
+    for (const auto& entry : original)
     {
+        const auto& name = entry.first;
+        const auto& value = entry.second;
         INFO(name);
         for (int i = 0; i < 3; ++i)
             CHECK(state["layers." + std::to_string(i) + "." + name] == value);
@@ -250,8 +252,10 @@ TEST_CASE("TransformerEncoder: its layers start as copies of the given layer and
     const auto y = encoder(x);
     CHECK(y.shape() == Shape{2, 5, 8});
     sum(y).backward();
-    for (const auto& [name, p] : encoder.named_parameters())
+    for (const auto& entry : encoder.named_parameters())
     {
+        const auto& name = entry.first;
+        const auto& p = entry.second;
         INFO(name);
         CHECK(p.has_grad());
     }

@@ -204,7 +204,10 @@ TEST_CASE("add sub mul div: gradcheck and gradgradcheck, same shapes and broadca
         {"pow", [](const Inputs& in) { return pow(abs(in[0]), in[1]); }},
     };
     std::uint64_t seed = 1;
-    for (const auto& [name, f] : ops)
+    for (const auto& entry : ops)
+    {
+        const auto& name = entry.first;
+        const auto& f = entry.second;
         for (const auto& shapes : broadcast_cases)
         {
             CAPTURE(name);
@@ -218,6 +221,7 @@ TEST_CASE("add sub mul div: gradcheck and gradgradcheck, same shapes and broadca
             check_derivatives(f, {a, b_constant});
             CHECK_FALSE(b_constant.has_grad());
         }
+    }
 }
 
 TEST_CASE("scalar overloads: gradcheck and gradgradcheck")
@@ -281,8 +285,10 @@ TEST_CASE("non-broadcastable shapes are a shape_error naming the op and both sha
                {"mul", [](const auto& x, const auto& y) { return mul(x, y); }},
                {"div", [](const auto& x, const auto& y) { return div(x, y); }},
                {"pow", [](const auto& x, const auto& y) { return pow(x, y); }}};
-    for (const auto& [name, op] : ops)
+    for (const auto& entry : ops)
     {
+        const auto& name = entry.first;
+        const auto& op = entry.second;
         CAPTURE(name);
         check_error<shape_error>([&] { op(a, b); }, {name, "(3, 4)", "(3,)"});
         check_error<shape_error>([&] { op(b, a); }, {name, "(3, 4)", "(3,)"});

@@ -214,8 +214,10 @@ namespace
         shapes.emplace_back(300, 1000);   // splits across 2 threads
         shapes.emplace_back(4, 40000);    // rows longer than the grain
         shapes.emplace_back(20000, 5);    // sum_columns: 5 columns split across 2 threads
-        for (const auto& [rows, cols] : shapes)
+        for (const auto& entry : shapes)
         {
+            const auto& rows = entry.first;
+            const auto& cols = entry.second;
             const std::string shape = " " + std::to_string(rows) + "x" + std::to_string(cols);
             const std::vector<T> x = random_values<T>(rows * cols, -10, 10, rng);
             {

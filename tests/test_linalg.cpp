@@ -43,8 +43,11 @@ TEST_CASE("matmul: 2-D values by hand and against the definition")
     check_close(xgrad::matmul(b, a).value(), xt::xarray<double>{{-4., -4.}, {5., 8.}});
 
     // sizes that leave remainders in every blocking dimension of the GEMM kernel
-    for (auto [m, k, n] : std::vector<std::array<std::size_t, 3>>{{1, 1, 1}, {7, 5, 3}, {17, 33, 19}, {64, 65, 31}})
+    for (const auto& entry : std::vector<std::array<std::size_t, 3>>{{1, 1, 1}, {7, 5, 3}, {17, 33, 19}, {64, 65, 31}})
     {
+        const auto& m = std::get<0>(entry);
+        const auto& k = std::get<1>(entry);
+        const auto& n = std::get<2>(entry);
         CAPTURE(m);
         CAPTURE(k);
         CAPTURE(n);

@@ -166,8 +166,10 @@ TEST_CASE("a user-defined module registers parameters, buffers and children unde
     // Gradients reach every registered parameter, and the buffer is state, not a parameter.
     const Tensor<float> y = model(ones<float>({4, 2}));
     sum(y).backward();
-    for (const auto& [name, p] : model.named_parameters())
+    for (const auto& entry : model.named_parameters())
     {
+        const auto& name = entry.first;
+        const auto& p = entry.second;
         INFO(name);
         CHECK(p.has_grad());
     }
@@ -189,8 +191,10 @@ TEST_CASE("state_dict copies the values and load_state_dict restores them")
     CHECK(source.scale.value()(0) == 2.f);
 
     target.load_state_dict(saved);
-    for (const auto& [name, value] : target.state_dict())
+    for (const auto& entry : target.state_dict())
     {
+        const auto& name = entry.first;
+        const auto& value = entry.second;
         INFO(name);
         CHECK(value == saved[name]);
     }
@@ -210,16 +214,21 @@ TEST_CASE("load_state_dict is strict: missing, unexpected and wrong-shaped entri
 
     auto without = [&](const std::string& skip) {
         nn::StateDict<float> state;
-        for (const auto& [name, value] : good)
+        for (const auto& entry : good)
+        {
+            const auto& name = entry.first;
+            const auto& value = entry.second;
             if (name != skip)
                 state.insert(name, value);
+        }
         return state;
     };
     auto check_unchanged = [&] {
-        for (const auto& [name, value] : model.state_dict())
+        for (const auto& entry : model.state_dict())
         {
+            const auto& name = entry.first;
             INFO(name);
-            CHECK(value == before[name]);
+            CHECK(entry.second == before[name]);
         }
     };
 

@@ -601,8 +601,10 @@ TEST_CASE("checkpoint fixtures: a checkpoint written by an earlier xgrad loads, 
 
         for (std::size_t step = checkpoint_steps_before; step < checkpoint_steps_before + checkpoint_steps_after; ++step)
             checkpoint_step(model, optimizer, step);
-        for (const auto& [param, value] : model.state_dict())
+        for (const auto& entry : model.state_dict())
         {
+            const auto& param = entry.first;
+            const auto& value = entry.second;
             INFO("parameter " << param);
             const auto recorded = read_array<float>(expected.at(name).at(param));
             // Bit for bit with the kernels the fixture was made with (AVX-512); kernels of another SIMD width

@@ -58,9 +58,11 @@ TEST_CASE("parallel_for visits every index exactly once")
     {
         num_threads_guard guard(threads);
         for (std::size_t grain : {1, 7, 100, 5000})
-            for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, 1}, {0, 2}, {0, 1000}, {5, 1005},
-                                      {17, 4113}})
+            for (const auto& entry : {std::pair<std::size_t, std::size_t>{0, 1}, {0, 2}, {0, 1000}, {5, 1005},
+                                  {17, 4113}})
             {
+                const auto& begin = entry.first;
+                const auto& end = entry.second;
                 CAPTURE(threads);
                 CAPTURE(grain);
                 CAPTURE(begin);

@@ -63,8 +63,10 @@ TEST_CASE("profiler: ops forward and backward, calls, bytes, self time within to
         CHECK(rows.at({op, Pass::backward}).calls == 2);
     }
     CHECK(rows.at({"relu", Pass::forward}).bytes == 2 * 4 * 8 * sizeof(float));   // two (4, 8) results
-    for (const auto& [key, row] : rows)
+    for (const auto& entry : rows)
     {
+        const auto& key = entry.first;
+        const auto& row = entry.second;
         CAPTURE(key.first);
         CHECK(row.self_ns >= 0);
         CHECK(row.self_ns <= row.total_ns);

@@ -101,8 +101,10 @@ namespace
             check_close(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
         const auto parameters = module.named_parameters();
         CHECK(parameters.size() + inputs.size() == grads.size());
-        for (const auto& [key, parameter] : parameters)
+        for (const auto& entry : parameters)
         {
+            const auto& key = entry.first;
+            const auto& parameter = entry.second;
             REQUIRE_MESSAGE(grads.contains(key), "PyTorch has no parameter " << key);
             REQUIRE_MESSAGE(parameter.has_grad(), key << " got no gradient");
             check_close(name + " d/d " + key, parameter.grad(), read_array<T>(grads.at(key)));

@@ -65,8 +65,10 @@ namespace
     void check_same_state(const nn::StateDict<T>& actual, const nn::StateDict<U>& expected)
     {
         CHECK(actual.size() == expected.size());
-        for (const auto& [name, value] : expected)
+        for (const auto& entry : expected)
         {
+            const auto& name = entry.first;
+            const auto& value = entry.second;
             INFO("entry " << name);
             REQUIRE(actual.contains(name));
             const auto& loaded = actual.at(name);
@@ -200,8 +202,10 @@ TEST_CASE("numpy alone reads what xgrad writes (scripts/check_safetensors_numpy.
         const json read = json::parse(in);
         CHECK(read.at("metadata") == json{{"format", "pt"}, {"source", "xgrad"}});
         CHECK(read.at("tensors").size() == state.size());
-        for (const auto& [key, value] : state)
+        for (const auto& entry : state)
         {
+            const auto& key = entry.first;
+            const auto& value = entry.second;
             INFO("tensor " << key);
             const json& tensor = read.at("tensors").at(key);
             CHECK(tensor.at("dtype") == dtype);

@@ -121,8 +121,10 @@ TEST_CASE_TEMPLATE("permute equals xt::transpose, empty and size-1 dims included
         {{3, 4}, {1, 0}},          {{2, 3, 4}, {2, 0, 1}},          {{2, 3, 4}, {0, 2, 1}},
         {{4, 0, 3}, {2, 1, 0}},    {{1, 5, 1}, {2, 0, 1}},          {{32, 8, 4, 16}, {0, 2, 1, 3}},
         {{3, 17, 33}, {1, 2, 0}},  {{2, 3, 1, 7, 16}, {4, 1, 3, 0, 2}}, {{64, 300}, {1, 0}}};
-    for (const auto& [shape, dims] : cases)
+    for (const auto& entry : cases)
     {
+        const auto& shape = entry.first;
+        const auto& dims = entry.second;
         INFO("shape " << xgrad::shape_string(shape) << " dims " << xgrad::shape_string(dims));
         const Tensor<T> x(xt::xarray<T>(xt::cast<T>(iota(shape))));
         const std::vector<std::size_t> order(dims.begin(), dims.end());

@@ -312,8 +312,10 @@ namespace
 
     void check_unchanged(const nn::Sequential<float>& model, const StateDict<float>& before)
     {
-        for (const auto& [name, value] : model.state_dict())
+        for (const auto& entry : model.state_dict())
         {
+            const auto& name = entry.first;
+            const auto& value = entry.second;
             INFO("model entry " << name);
             CHECK(value == before.at(name));
         }
