@@ -305,6 +305,32 @@ TEST_CASE("corrupt safetensors files throw io_error")
         load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""), "");
         load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,16]}})", good_data), "");
     }
+    SUBCASE("sizes and offsets that are not whole numbers in [0, 2^64) are refused, not converted")
+    {
+        for (const char* offsets : {"[0.5,16]", "[0,16.0]", "[0,1.6e1]", "[0,1e30]", "[0,18446744073709551616]",
+                                    "[-0,16]", "[\"0\",16]", "[null,16]", "[0,16,24]"})
+        {
+            INFO("data_offsets " << offsets);
+            load_fails(safetensors_file(std::string(R"({"x":{"dtype":"F32","shape":[4],"data_offsets":)") + offsets +
+                                            "}}",
+                                        good_data),
+                       "malformed");
+        }
+        for (const char* shape : {"[4.0]", "[2.5]", "[-4]", "[1e1]", "[true]", "[[4]]", "4"})
+        {
+            INFO("shape " << shape);
+            load_fails(safetensors_file(std::string(R"({"x":{"dtype":"F32","shape":)") + shape +
+                                            R"(,"data_offsets":[0,16]}})",
+                                        good_data),
+                       "malformed");
+        }
+        // A zero extent hides the others from the byte count, but not from xtensor's strides.
+        load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+                   "impossibly large");
+        load_fails(safetensors_file(R"({"__metadata__":["pt"],"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
+                                    good_data),
+                   "__metadata__");
+    }
     SUBCASE("unknown dtype")
     {
         for (const char* dtype : {"BF16", "F16", "I64", "U8", "BOOL", "f32", ""})
@@ -327,6 +353,20 @@ TEST_CASE("corrupt safetensors files throw io_error")
     {
         CHECK_THROWS_AS(io::load_safetensors<float>(dir.file("missing.safetensors")), io_error);
         CHECK_THROWS_AS(io::load_safetensors<float>(dir.path.string()), io_error);   // a directory
+    }
+    SUBCASE("an empty tensor at the offset where the next one starts loads, in either order")
+    {
+        for (const char* header : {R"({"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},)"
+                                   R"("x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})",
+                                   R"({"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
+                                   R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}})"})
+        {
+            INFO(header);
+            write_bytes(path, safetensors_file(header, good_data));
+            const auto state = io::load_safetensors<float>(path);
+            CHECK(state.at("e").shape() == std::vector<std::size_t>{0, 3});
+            CHECK(state.at("x") == xt::xarray<float>{{1.0f, 2.0f}, {3.0f, 4.0f}});
+        }
     }
     SUBCASE("the valid file these cases break does load")
     {

@@ -6,12 +6,14 @@
 // Saving is atomic: a temporary file in the same directory is written, flushed and renamed over the target.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -29,6 +31,16 @@ namespace xgrad::io
     {
         // Larger headers are refused: a corrupt length must not make us allocate gigabytes.
         constexpr std::uint64_t max_header_bytes = 100u << 20;
+
+        // A size or offset from the header: a JSON integer in [0, 2^64) written without a fraction or exponent.
+        // Anything else (-4, 48.5, 1e30, 2^64, "4") is refused, never converted: the conversion would truncate,
+        // wrap around, or be undefined.
+        inline std::optional<std::uint64_t> header_count(const nlohmann::json& value)
+        {
+            if (!value.is_number_unsigned())
+                return std::nullopt;
+            return value.get<std::uint64_t>();
+        }
 
         template <class T>
         const char* dtype_name()
@@ -173,6 +185,8 @@ namespace xgrad::io
         {
             if (name == "__metadata__")
             {
+                if (!info.is_object())
+                    throw fail("__metadata__ is not a JSON object of strings");
                 if (metadata != nullptr)
                     for (const auto& [key, text] : info.items())
                     {
@@ -182,26 +196,46 @@ namespace xgrad::io
                     }
                 continue;
             }
-            try
+            if (!info.is_object() || !info.contains("dtype") || !info["dtype"].is_string() || !info.contains("shape") ||
+                !info["shape"].is_array() || !info.contains("data_offsets") || !info["data_offsets"].is_array() ||
+                info["data_offsets"].size() != 2)
+                throw fail("tensor '" + name + "' has a malformed entry (it needs a dtype string, a shape array and "
+                           "two data_offsets): " + info.dump());
+            Entry parsed{name, info["dtype"].template get<std::string>(), {}, 0, 0};
+            for (const auto& extent : info["shape"])
             {
-                Entry entry{name, info.at("dtype").template get<std::string>(), info.at("shape").template get<Shape>(),
-                            info.at("data_offsets").at(0).template get<std::uint64_t>(),
-                            info.at("data_offsets").at(1).template get<std::uint64_t>()};
-                entries.push_back(std::move(entry));
+                const auto value = detail::header_count(extent);
+                if (!value)
+                    throw fail("tensor '" + name + "' has a malformed shape entry " + extent.dump() +
+                               " (not a whole number of elements)");
+                parsed.shape.push_back(static_cast<std::size_t>(*value));
             }
-            catch (const nlohmann::json::exception& e)
-            {
-                throw fail("tensor '" + name + "' has a malformed entry (" + e.what() + ")");
-            }
+            const auto begin = detail::header_count(info["data_offsets"][0]), end = detail::header_count(info["data_offsets"][1]);
+            if (!begin || !end)
+                throw fail("tensor '" + name + "' has malformed data_offsets " + info["data_offsets"].dump() +
+                           " (not whole numbers of bytes)");
+            parsed.begin = *begin;
+            parsed.end = *end;
+            entries.push_back(std::move(parsed));
             const Entry& entry = entries.back();
-            std::uint64_t count = 1;
+            // At most 2^60 elements, so that the byte count (up to 8 per element) cannot wrap around; the extents
+            // other than 0 are bounded alike, since a 0 hides them from the count but xtensor's strides multiply
+            // them all: (0, 2^32, 2^32) is refused too.
+            constexpr std::uint64_t max_elements = std::uint64_t(1) << 60;
+            std::uint64_t nonzero_product = 1;
+            bool has_zero_extent = false;
             for (auto extent : entry.shape)
             {
-                // At most 2^60 elements, so that the byte count (up to 8 per element) cannot wrap around.
-                if (extent != 0 && count > (std::uint64_t(1) << 60) / extent)
-                    throw fail("tensor '" + name + "' has an impossibly large shape");
-                count *= extent;
+                if (extent == 0)
+                {
+                    has_zero_extent = true;
+                    continue;
+                }
+                if (nonzero_product > max_elements / extent)
+                    throw fail("tensor '" + name + "' has an impossibly large shape " + shape_string(entry.shape));
+                nonzero_product *= extent;
             }
+            const std::uint64_t count = has_zero_extent ? 0 : nonzero_product;
             const std::uint64_t expected = count * detail::dtype_size(entry.dtype, path, name);
             if (entry.end < entry.begin || entry.end > data_size)
                 throw fail("tensor '" + name + "' has data_offsets [" + std::to_string(entry.begin) + ", " +
@@ -216,7 +250,10 @@ namespace xgrad::io
         std::vector<const Entry*> by_offset;
         for (const auto& entry : entries)
             by_offset.push_back(&entry);
-        std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+        // By (begin, end): an empty tensor at the offset where another starts comes first, as xgrad writes it.
+        std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+            return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+        });
         std::uint64_t covered = 0;
         for (const Entry* entry : by_offset)
         {
