@@ -1,11 +1,14 @@
 // im2col and col2im held against their reference loops over strides, paddings (including padding wider
-// than the kernel), dilations and odd sizes, and col2im checked to be the adjoint of im2col.
+// than the kernel), dilations and odd sizes, "same" widths at stride 1 (their one-copy-per-row path), and
+// col2im checked to be the adjoint of im2col.
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <initializer_list>
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <xgrad/kernels/im2col.hpp>
@@ -48,6 +51,24 @@ namespace
                             s.out_w = (in_w + 2 * s.padding_w - span_w) / s.stride_w + 1;
                             result.push_back(s);
                         }
+        // Shapes that keep the width at stride 1 (out_w == in_w: 2·padding_w = dilation·(kernel_w - 1)), which
+        // im2col copies a channel and tap at a time, with every height padding above, including padding that
+        // leaves whole rows outside the image.
+        for (std::size_t in : {1, 4, 7})
+            for (const auto& [kernel_w, dilation_w] :
+                 std::initializer_list<std::pair<std::size_t, std::size_t>>{{1, 1}, {3, 1}, {5, 1}, {3, 2}, {2, 2}})
+                for (std::size_t kernel_h : {1, 2, 3})
+                    for (std::size_t padding_h : {0, 1, 4})
+                    {
+                        xgrad::kernels::conv2d_shape s{3, in, in + 2, kernel_h, kernel_w,
+                                                       1, 1, padding_h, dilation_w * (kernel_w - 1) / 2,
+                                                       1, dilation_w, 0, 0};
+                        if (kernel_h > in + 2 * padding_h)
+                            continue;
+                        s.out_h = in + 2 * padding_h - kernel_h + 1;
+                        s.out_w = s.in_w;
+                        result.push_back(s);
+                    }
         return result;
     }
 }
@@ -72,7 +93,8 @@ TEST_CASE_TEMPLATE("im2col and col2im match their references", T, float, double)
         for (T& v : col)
             v = uniform(rng);
         std::vector<T> summed(image.size(), T(1)), expected_summed(image.size(), T(1));   // col2im adds
-        xgrad::kernels::col2im(s, col.data(), summed.data());
+        std::vector<T> scratch = col;                                                     // col2im may clear it
+        xgrad::kernels::col2im(s, scratch.data(), summed.data());
         xgrad::kernels::col2im_reference(s, col.data(), expected_summed.data());
         for (std::size_t i = 0; i < summed.size(); ++i)
             CHECK(summed[i] == doctest::Approx(expected_summed[i]).epsilon(1e-5));
@@ -93,7 +115,8 @@ TEST_CASE("col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)>")
             v = uniform(rng);
         std::vector<double> image_col(col.size()), col_image(image.size(), 0.0);
         xgrad::kernels::im2col(s, image.data(), image_col.data());
-        xgrad::kernels::col2im(s, col.data(), col_image.data());
+        std::vector<double> scratch = col;
+        xgrad::kernels::col2im(s, scratch.data(), col_image.data());
         const double left = std::inner_product(image_col.begin(), image_col.end(), col.begin(), 0.0);
         const double right = std::inner_product(image.begin(), image.end(), col_image.begin(), 0.0);
         CHECK(left == doctest::Approx(right).epsilon(1e-12));
