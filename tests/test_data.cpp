@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -334,11 +335,47 @@ TEST_CASE("corrupt IDX files throw io_error with a clear message")
         fails_with(path, "implausibly large");
         write_bytes(path, idx_file(0x0E, {0x20000000u, 0x20000000u}, ""));
         fails_with(path, "implausibly large");
-        // Plausible dims (3.75 GiB) in a tiny file: refused when the data runs out, before it is all allocated.
-        write_bytes(path, idx_file(0x08, {60000, 256, 256}, std::string(100, '\0')));
+        // A zero extent does not let the later ones through: the array's strides multiply them all.
+        write_bytes(path, idx_file(0x08, {0, 0xffffffffu, 0xffffffffu}, ""));
+        fails_with(path, "implausibly large");
+        // The bound covers the array built, not only the file's bytes: 2 GiB of bytes are 8 GiB of floats.
+        write_bytes(path, idx_file(0x08, {0x40000000u, 2}, ""));
+        fails_with(path, "implausibly large");
+        // Plausible dims (0.9 GiB of bytes, 3.7 GiB of floats) in a tiny file: refused when the data runs
+        // out, before it is all allocated.
+        write_bytes(path, idx_file(0x08, {60000, 64, 256}, std::string(100, '\0')));
         fails_with(path, "ends early");
-        write_gzip(gz_path, idx_file(0x08, {60000, 256, 256}, std::string(100, '\0')));
+        write_gzip(gz_path, idx_file(0x08, {60000, 64, 256}, std::string(100, '\0')));
         fails_with(gz_path, "ends early");
+        // ...and as int64 labels the same dims would be 7.3 GiB.
+        check_error<io_error>([&] { data::read_idx<std::int64_t>(path); }, {"implausibly large", path});
+    }
+    SUBCASE("elements that do not fit the requested type")
+    {
+        auto f32 = [](float value) {
+            std::uint32_t bits;
+            std::memcpy(&bits, &value, 4);
+            return std::string{char(bits >> 24), char(bits >> 16), char(bits >> 8), char(bits)};
+        };
+        for (const float label : {std::nanf(""), 2.5f, 1e30f, -std::numeric_limits<float>::infinity()})
+        {
+            INFO("label " << label);
+            write_bytes(path, idx_file(0x0D, {1}, f32(label)));
+            check_error<io_error>([&] { data::read_idx<std::int64_t>(path); }, {"does not fit an integer label", path});
+            CHECK_NOTHROW(data::read_idx<double>(path));   // as values they are fine
+        }
+        write_bytes(path, idx_file(0x0D, {2}, f32(-3.0f) + f32(7.0f)));
+        CHECK(data::read_idx<std::int64_t>(path) == IndexArray{-3, 7});
+        // A double beyond float's range is refused as float (the conversion is undefined), kept as double.
+        std::uint64_t bits;
+        const double huge = 1e300;
+        std::memcpy(&bits, &huge, 8);
+        std::string f64;
+        for (int shift = 56; shift >= 0; shift -= 8)
+            f64.push_back(char(bits >> shift));
+        write_bytes(path, idx_file(0x0E, {1}, f64));
+        fails_with(path, "does not fit the element type");
+        CHECK(data::read_idx<double>(path)(0) == 1e300);
     }
     SUBCASE("not a file")
     {
@@ -424,7 +461,36 @@ TEST_CASE("read_csv errors name the file, line and column")
     fails_with("a,b\n1,2\n", with_label, "no column named 'y'");
     fails_with("", {}, "is empty");
     fails_with("a,b\n1,1e999\n", {}, "'1e999' is not a number");
+    fails_with("a,b\n1,1e300\n", {}, "line 2, column 'b': '1e300' is out of range for the feature type");
+    data::CsvOptions huge_index = no_header;
+    huge_index.label_column = "18446744073709551616";   // 2^64: a value_error, not std::out_of_range
+    check_error<value_error>(
+        [&] {
+            write_bytes(dir.file("two.csv"), "1,2\n");
+            data::read_csv<float>(dir.file("two.csv"), huge_index);
+        },
+        {"label_column must be a 0-based column number", "18446744073709551616"});
     CHECK_THROWS_AS(data::read_csv<float>(dir.file("missing.csv")), io_error);
+}
+
+TEST_CASE("read_csv: an empty file without a header has no rows and no columns, label column or not")
+{
+    TempDir dir;
+    write_bytes(dir.file("empty.csv"), "");
+    data::CsvOptions options;
+    options.header = false;
+    options.label_column = "0";
+    const auto csv = data::read_csv<float>(dir.file("empty.csv"), options);
+    CHECK(shape_of(csv.features) == Shape{0, 0});
+    CHECK(shape_of(csv.labels) == Shape{0});
+}
+
+TEST_CASE("read_csv: a value beyond float's range is refused as float and read as double")
+{
+    TempDir dir;
+    write_bytes(dir.file("big.csv"), "x\n1e300\n");
+    CHECK_THROWS_AS(data::read_csv<float>(dir.file("big.csv")), io_error);
+    CHECK(data::read_csv<double>(dir.file("big.csv")).features(0, 0) == 1e300);
 }
 
 TEST_CASE("train_test_split: sizes, disjoint cover, seeds, stratification")

@@ -222,6 +222,15 @@ namespace xgrad_test
             std::filesystem::remove_all(path, ignored);
         }
         std::string file(const std::string& name) const { return (path / name).string(); }
+        // The names in the directory that look like a save's temporaries ("<file>.tmp.<pid>...").
+        std::vector<std::string> temporaries() const
+        {
+            std::vector<std::string> names;
+            for (const auto& entry : std::filesystem::directory_iterator(path))
+                if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+                    names.push_back(entry.path().filename().string());
+            return names;
+        }
     };
 
     // Writes `bytes` to the file at `path`, replacing it.

@@ -1,8 +1,9 @@
-// StateDict: named arrays in a fixed order.  Modules and optimizers give their state as one, checkpoints
+// StateDict: named arrays in a fixed order, found by name in constant time.  Modules and optimizers give their state as one, checkpoints
 // and safetensors files store one; it lives at the bottom so that io/ and optim/ need no layer above them.
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,7 +23,7 @@ namespace xgrad
 
         void insert(std::string name, xt::xarray<T> value)
         {
-            if (contains(name))
+            if (!positions_.emplace(name, entries_.size()).second)
                 throw value_error("state dict: duplicate entry '" + name + "'");
             entries_.emplace_back(std::move(name), std::move(value));
         }
@@ -43,11 +44,10 @@ namespace xgrad
     private:
         const xt::xarray<T>* find(const std::string& name) const
         {
-            for (const auto& [key, value] : entries_)
-                if (key == name)
-                    return &value;
-            return nullptr;
+            const auto position = positions_.find(name);
+            return position == positions_.end() ? nullptr : &entries_[position->second].second;
         }
-        std::vector<Entry> entries_;
+        std::vector<Entry> entries_;                              // in insertion order
+        std::unordered_map<std::string, std::size_t> positions_;   // name -> index in entries_
     };
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -86,9 +87,10 @@ namespace xgrad::data
             else
             {
                 const std::string& text = *options.label_column;
-                if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-                    throw value_error("read_csv: without a header, label_column must be a 0-based column number, "
-                                      "got '" + text + "'");
+                // At most 9 digits: no file has a billion columns, and the number then cannot overflow.
+                if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+                    throw value_error("read_csv: without a header, label_column must be a 0-based column number "
+                                      "below 10^9, got '" + text + "'");
                 label_index = static_cast<std::size_t>(std::stoul(text));
             }
         }
@@ -129,6 +131,9 @@ namespace xgrad::data
                                        column + ": label '" + field + "' is not a whole number of a sensible size");
                     labels.push_back(static_cast<std::int64_t>(value));
                 }
+                else if (std::isfinite(value) && std::abs(value) > double(std::numeric_limits<T>::max()))
+                    throw io_error("read_csv: " + path + ", line " + std::to_string(line_number) + ", column " +
+                                   column + ": '" + field + "' is out of range for the feature type");
                 else
                     values.push_back(static_cast<T>(value));
             }
@@ -139,7 +144,8 @@ namespace xgrad::data
         for (std::size_t c = 0; c < names.size(); ++c)
             if (!label_index || c != *label_index)
                 data.feature_names.push_back(names[c]);
-        const std::size_t features = columns - (label_index ? 1 : 0);
+        // An empty file without a header has no columns, not minus one feature column.
+        const std::size_t features = columns - (label_index && columns > 0 ? 1 : 0);
         data.features = xt::xarray<T>::from_shape({rows, features});
         std::copy(values.begin(), values.end(), data.features.begin());
         data.labels = IndexArray::from_shape({labels.size()});

@@ -1,14 +1,18 @@
 // The IDX format of MNIST and Fashion-MNIST, plain or gzip-compressed (zlib reads both):
 //   magic: 0x00 0x00 <type> <ndim>;  ndim big-endian u32 dims;  the data, big-endian, row-major.
-// The file is untrusted: the magic, type and dims are checked, and the element count bounded, before
-// anything is allocated; a short or overlong file is an io_error.
+// The file is untrusted: the magic, type and dims are checked, and every dimension bounded, before anything
+// is allocated; memory grows only as data arrives; a short or overlong file, or an element that does not fit
+// the requested type (a label of 2.5 or NaN), is an io_error.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <zlib.h>
@@ -98,6 +102,26 @@ namespace xgrad::data
             }
         }
 
+        // `value` (element `index` of the file at `path`) as a V, refused where the conversion would not be
+        // exact or defined: a label must be a whole number that V holds (NaN, 2.5 and 1e30 are not), and a
+        // finite double must lie in V's range.
+        template <class V>
+        V idx_value(double value, const std::string& path, std::size_t index)
+        {
+            bool fits;
+            if constexpr (std::is_integral_v<V>)
+                fits = value == std::floor(value) && std::abs(value) <= 9007199254740992.0 &&   // 2^53; false for NaN
+                       value >= double(std::numeric_limits<V>::lowest()) &&
+                       value <= double(std::numeric_limits<V>::max());
+            else
+                fits = !std::isfinite(value) || std::abs(value) <= double(std::numeric_limits<V>::max());
+            if (!fits)
+                throw io_error("read_idx: " + path + ": element " + std::to_string(index) + " (" +
+                               std::to_string(value) + ") does not fit " +
+                               (std::is_integral_v<V> ? "an integer label" : "the element type"));
+            return static_cast<V>(value);
+        }
+
         // One big-endian element of `type` at `bytes`, as a double.
         inline double idx_element(unsigned char type, const unsigned char* bytes)
         {
@@ -135,31 +159,40 @@ namespace xgrad::data
         const std::size_t element_size = detail::idx_element_size(magic[2]);
         if (magic[0] != 0 || magic[1] != 0 || element_size == 0 || magic[3] == 0)
             throw io_error("read_idx: " + path + " is not an IDX file (bad magic number)");
+        // Every dimension is bounded, those after a zero too (a zero counts as one): the array's strides are
+        // products of them.  The bound covers the file's elements and the array built from them, whichever
+        // is wider.  (volume stays at most 2^32 and each extent below it: their product cannot overflow.)
         Shape shape(magic[3]);
-        std::uint64_t count = 1;
+        std::uint64_t count = 1, volume = 1;
+        const std::uint64_t widest = std::max<std::uint64_t>(element_size, sizeof(V));
         for (auto& extent : shape)
         {
             unsigned char bytes[4];
             in.read(bytes, 4, "the dimensions");
             extent = static_cast<std::size_t>(detail::big_endian(bytes, 4));
             count *= extent;
-            if (count * element_size > detail::max_idx_bytes)
+            volume *= std::max<std::uint64_t>(extent, 1);
+            if (volume > detail::max_idx_bytes / widest)
                 throw io_error("read_idx: " + path + ": dimensions " + shape_string(shape) + " are implausibly large");
         }
-        // Read in chunks that grow as data arrives: a short file claiming gigabytes fails before they are allocated.
+        // Read into a buffer that doubles as data arrives: a short file that claims gigabytes fails having
+        // allocated at most twice what it holds (plus 1 MiB).
         const std::uint64_t data_bytes = count * element_size;
         std::vector<unsigned char> raw;
+        std::uint64_t chunk = std::uint64_t(1) << 20;
         while (raw.size() < data_bytes)
         {
             const std::size_t start = raw.size();
-            raw.resize(start + static_cast<std::size_t>(std::min<std::uint64_t>(data_bytes - start, std::uint64_t(1) << 26)));
+            raw.resize(start + static_cast<std::size_t>(std::min<std::uint64_t>(data_bytes - start, chunk)));
             in.read(raw.data() + start, raw.size() - start, "the data");
+            chunk = raw.size();
         }
         if (!in.at_end())
             throw io_error("read_idx: " + path + ": the file is longer than its dimensions " + shape_string(shape) + " say");
         xt::xarray<V> result(shape);
         for (std::size_t i = 0; i < count; ++i)
-            result.data()[i] = static_cast<V>(detail::idx_element(magic[2], raw.data() + i * element_size));
+            result.data()[i] =
+                detail::idx_value<V>(detail::idx_element(magic[2], raw.data() + i * element_size), path, i);
         return result;
     }
 

@@ -3,7 +3,7 @@
 //   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., "__metadata__": {..}};
 //   then the raw little-endian data, offsets relative to the end of the header.
 // Files are untrusted on load: every size and offset is checked before anything is allocated or read.
-// Saving is atomic: a temporary file in the same directory is written, flushed and renamed over the target.
+// Saving is atomic (io/atomic_file.hpp): the old file or the new one, never a part, and no temporary left behind.
 #pragma once
 
 #include <algorithm>
@@ -18,12 +18,11 @@
 #include <type_traits>
 #include <vector>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "../core/state_dict.hpp"
 #include "../error.hpp"
+#include "atomic_file.hpp"
 
 namespace xgrad::io
 {
@@ -58,15 +57,10 @@ namespace xgrad::io
                            ", but only F32 and F64 are supported");
         }
 
-        // Where a save to `path` writes before it renames.
-        inline std::string temporary_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
-
-        inline bool write_u64_le(std::FILE* out, std::uint64_t value)
+        inline void u64_le(std::uint64_t value, unsigned char* bytes)
         {
-            unsigned char bytes[8];
             for (int i = 0; i < 8; ++i)
                 bytes[i] = static_cast<unsigned char>((value >> (8 * i)) & 0xff);
-            return std::fwrite(bytes, 1, 8, out) == 8;
         }
 
         inline std::uint64_t read_u64_le(const unsigned char* bytes)
@@ -109,31 +103,15 @@ namespace xgrad::io
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');   // pad so the data starts 8-byte aligned
 
-        // The temporary file sits beside the target (a rename within one file system is atomic) and carries
-        // the process id, so that two processes saving to the same path do not write into one file.
-        const std::string temporary = detail::temporary_path(path);
-        std::FILE* out = std::fopen(temporary.c_str(), "wb");
-        if (out == nullptr)
-            throw io_error("save_safetensors: cannot open " + temporary + " for writing");
-        bool written = detail::write_u64_le(out, text.size()) && std::fwrite(text.data(), 1, text.size(), out) == text.size();
-        for (auto it = state.begin(); written && it != state.end(); ++it)
-            written = it->second.size() == 0 ||   // an empty tensor has no data (and may have a null pointer)
-                      std::fwrite(it->second.data(), sizeof(T), it->second.size(), out) == it->second.size();
-        // Flushed to the disk before the rename: a crash then leaves the old file or the new one, never half.
-        written = written && std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
-        written = std::fclose(out) == 0 && written;
-        if (!written)
-        {
-            std::remove(temporary.c_str());
-            throw io_error("save_safetensors: writing " + temporary + " failed (disk full?); " + path + " is unchanged");
-        }
-        std::error_code error;
-        std::filesystem::rename(temporary, path, error);
-        if (error)
-        {
-            std::remove(temporary.c_str());
-            throw io_error("save_safetensors: cannot rename " + temporary + " to " + path + ": " + error.message());
-        }
+        AtomicFileWriter out(path, "save_safetensors");
+        unsigned char length[8];
+        detail::u64_le(text.size(), length);
+        out.write(length, 8);
+        out.write(text.data(), text.size());
+        for (const auto& [name, value] : state)
+            if (value.size() > 0)   // an empty tensor has no data (and may have a null pointer)
+                out.write(value.data(), value.size() * sizeof(T));
+        out.commit();
     }
 
     // Reads a safetensors file into a StateDict<T>, converting F32/F64 data to T.  Any inconsistency (short
