@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../core/state_dict.hpp"
+#include "../core/types.hpp"
 #include "../error.hpp"
 #include "atomic_file.hpp"
 
