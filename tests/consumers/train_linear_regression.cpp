@@ -1,4 +1,4 @@
-// The program both consumer projects build: fit y = 3 x0 - 2 x1 + 0.5 with plain tensors and SGD.
+// The program every consumer test builds: fit y = 3 x0 - 2 x1 + 0.5 with plain tensors and SGD.
 // It proves that a project outside xgrad can include the headers, compile the kernels and train;
 // it exits non-zero unless the loss falls a hundredfold.
 #include <cstdio>

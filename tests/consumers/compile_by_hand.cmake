@@ -1,0 +1,51 @@
+# cmake -DCOMPILER=<c++> -DSOURCE=<file.cpp> -DOUTPUT=<exe> -DMODE=pkg-config|include [-DPREFIX=<install>]
+#       [-DINCLUDE_DIR=<xgrad/include>] -P compile_by_hand.cmake
+# Builds SOURCE with one plain compiler command, as a project without CMake would, then runs it:
+#   pkg-config  the flags `pkg-config --cflags --libs xgrad` gives for the install at PREFIX
+#   include     a bare -I INCLUDE_DIR, with the flags the README lists for that case
+foreach(variable COMPILER SOURCE OUTPUT MODE)
+    if(NOT ${variable})
+        message(FATAL_ERROR "compile_by_hand.cmake needs -D${variable}=...")
+    endif()
+endforeach()
+
+if(MODE STREQUAL "pkg-config")
+    find_program(PKG_CONFIG pkg-config REQUIRED)
+    set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig")
+    execute_process(COMMAND ${PKG_CONFIG} --cflags --libs xgrad OUTPUT_VARIABLE flags
+                    RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT result EQUAL 0)
+        message(FATAL_ERROR "pkg-config --cflags --libs xgrad failed (${result})")
+    endif()
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    # The include directory must be the install's (the .pc file finds its prefix relative to itself).
+    set(include_dir "")
+    foreach(flag ${flags})
+        if(flag MATCHES "^-I(.+)$")
+            set(candidate "${CMAKE_MATCH_1}")
+            if(EXISTS "${candidate}/xgrad/xgrad.hpp")
+                file(REAL_PATH "${candidate}" include_dir)
+            endif()
+        endif()
+    endforeach()
+    file(REAL_PATH "${PREFIX}/include" expected_dir)
+    if(NOT include_dir STREQUAL expected_dir)
+        message(FATAL_ERROR "pkg-config gave '${flags}', whose xgrad headers are not those under ${PREFIX}/include")
+    endif()
+    set(command ${COMPILER} -O1 ${SOURCE} -o ${OUTPUT} ${flags})
+elseif(MODE STREQUAL "include")
+    set(command ${COMPILER} -std=c++17 -O1 -DXTENSOR_USE_XSIMD -pthread -I${INCLUDE_DIR} ${SOURCE} -o ${OUTPUT} -lz)
+else()
+    message(FATAL_ERROR "MODE must be pkg-config or include, got '${MODE}'")
+endif()
+
+list(JOIN command " " shown)
+message(STATUS "${shown}")
+execute_process(COMMAND ${command} RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+    message(FATAL_ERROR "the compiler command failed (${result})")
+endif()
+execute_process(COMMAND ${OUTPUT} RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${OUTPUT} failed (${result})")
+endif()
