@@ -15,6 +15,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/xgradConfigVersion.
 install(FILES
     ${CMAKE_CURRENT_BINARY_DIR}/xgradConfig.cmake
     ${CMAKE_CURRENT_BINARY_DIR}/xgradConfigVersion.cmake
+    cmake/XgradPrecompileHeaders.cmake
     DESTINATION ${XGRAD_CMAKE_DIR})
 
 # The .pc file finds its prefix relative to itself, so `cmake --install --prefix <dir>` relocates it: one
