@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "../core/creation.hpp"
 #include "../ops/norm.hpp"
 #include "module.hpp"
 

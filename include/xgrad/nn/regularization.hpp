@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/creation.hpp"
 #include "../ops/elementwise.hpp"
 #include "../ops/reduce.hpp"
 #include "module.hpp"
