@@ -43,14 +43,15 @@ namespace
                             std::optional<profiler::Profile>* profile)
     {
         const std::string directory = "/usr/share/datasets/fashion-mnist";
-        const auto train = data::load_mnist<float>(directory, true), test = data::load_mnist<float>(directory, false);
-        auto shaped = [&](const xt::xarray<float>& images) {
-            xt::xarray<float> copy = images;
+        auto train = data::load_mnist<float>(directory, true), test = data::load_mnist<float>(directory, false);
+        // The images move into the datasets (reshaped in place): one copy of the data set, as PyTorch's side holds.
+        auto shaped = [&](xt::xarray<float>&& images) {
             if (flatten_images)
-                copy.reshape({images.shape()[0], std::size_t(784)});
-            return copy;
+                images.reshape({images.shape()[0], std::size_t(784)});
+            return std::move(images);
         };
-        const data::TensorDataset<float> train_set(shaped(train.images), train.labels), test_set(shaped(test.images), test.labels);
+        const data::TensorDataset<float> train_set(shaped(std::move(train.images)), std::move(train.labels)),
+            test_set(shaped(std::move(test.images)), std::move(test.labels));
         data::DataLoader<float> loader(train_set, {64, true, false, 1}), test_loader(test_set, {1000});
         Measurement m;
         if (profile)
