@@ -37,6 +37,14 @@ namespace xgrad
         using error::error;
     };
 
+    // A NaN or Inf found by anomaly mode (core/anomaly.hpp): names the op, forward or backward pass, its
+    // input shapes and the ops that produced its inputs.
+    class anomaly_error : public error
+    {
+    public:
+        using error::error;
+    };
+
     // A file that cannot be read or written, or whose contents are corrupt or truncated.
     class io_error : public error
     {

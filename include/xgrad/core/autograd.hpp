@@ -4,9 +4,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -20,13 +22,17 @@ namespace xgrad
         template <class T>
         using NodePtr = std::shared_ptr<Node<T>>;
 
-        // Every node reachable from `roots` through parents that require a gradient, parents before
-        // children (increasing creation order), found without recursion.
+        // Every node reachable from `roots` through parents that require a gradient, found without recursion, in
+        // an order whose reverse visits each node after every node that uses it.  Nodes follow creation order
+        // (an op's inputs exist before its output), except leaves: each is placed just before the earliest-created
+        // node that uses it, so that the pass reaches a leaf as soon as its gradient is final (its hooks fire
+        // then, while the rest of the pass still runs, not all at the end).
         template <class T>
         std::vector<NodePtr<T>> reachable_in_topological_order(const std::vector<Tensor<T>>& roots)
         {
             std::vector<NodePtr<T>> found;
             std::unordered_set<const Node<T>*> seen;
+            std::unordered_map<const Node<T>*, std::uint64_t> first_user;   // leaf -> its earliest user's sequence
             std::vector<const Tensor<T>*> stack;
             for (const auto& root : roots)
                 stack.push_back(&root);
@@ -37,12 +43,35 @@ namespace xgrad
                 if (!tensor.defined() || !tensor.requires_grad() || !seen.insert(tensor.node().get()).second)
                     continue;
                 found.push_back(tensor.node());
+                const std::uint64_t user = tensor.node()->sequence;
                 for (const auto& parent : tensor.node()->parents)
+                {
                     stack.push_back(&parent);
+                    if (parent.defined() && parent.is_leaf())
+                    {
+                        const auto [entry, inserted] = first_user.try_emplace(parent.node().get(), user);
+                        entry->second = std::min(entry->second, user);
+                    }
+                }
             }
-            std::sort(found.begin(), found.end(),
-                      [](const NodePtr<T>& a, const NodePtr<T>& b) { return a->sequence < b->sequence; });
-            return found;
+            // Sorted by (position, rank, sequence): a node sits at its own sequence number with rank 1, a leaf at
+            // its first user's with rank 0, just before that user.
+            using Key = std::tuple<std::uint64_t, int, std::uint64_t>;
+            std::vector<std::pair<Key, NodePtr<T>>> keyed;
+            keyed.reserve(found.size());
+            for (auto& node : found)
+            {
+                const auto user = first_user.find(node.get());
+                const Key key = user != first_user.end() ? Key{user->second, 0, node->sequence}
+                                                         : Key{node->sequence, 1, node->sequence};
+                keyed.emplace_back(key, std::move(node));
+            }
+            std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+            std::vector<NodePtr<T>> order;
+            order.reserve(keyed.size());
+            for (auto& entry : keyed)
+                order.push_back(std::move(entry.second));
+            return order;
         }
 
         // y = a + b for two gradients of one tensor (the same shape)   =>  dL/da = dL/db = dL/dy.
@@ -108,6 +137,22 @@ namespace xgrad
             return seeds;
         }
 
+        // dL/d(tensor) after the tensor's gradient hooks, each of which may replace it by one of the same shape.
+        template <class T>
+        Tensor<T> run_gradient_hooks(const Tensor<T>& tensor, Tensor<T> gradient)
+        {
+            const auto replace = [&](const GradientHook<T>& hook, const Tensor<T>& current) {
+                Tensor<T> replacement = hook(current);
+                if (replacement.defined() && replacement.value().shape() != tensor.value().shape())
+                    throw shape_error("register_hook: a hook returned a gradient of shape " +
+                                      shape_string(replacement.shape()) + " for a tensor of shape " +
+                                      shape_string(tensor.shape()));
+                return replacement;
+            };
+            tensor.node()->gradient_hooks.pass_through(gradient, replace);
+            return gradient;
+        }
+
         // Called for every node the backward pass reaches, with the gradient flowing in and the gradients
         // its rule sends to the parents (empty for a leaf): how viz::trace_backward narrates a pass.
         template <class T>
@@ -116,6 +161,14 @@ namespace xgrad
         // Runs the backward pass from `outputs` seeded with `seeds`.  When `accumulate_into_leaves`, the
         // gradients of leaves (and retain_grad nodes) are added to their grad(); gradients of the nodes in
         // `captured` are returned by node.
+        //
+        // When hooks fire.  Each node is visited once, after every node that uses it, so its gradient is then
+        // complete: the sum over all its uses in this pass (not what grad() held before).  There its gradient
+        // hooks run, before the gradient is captured, added to grad() or handed to the node's backward rule.
+        // A leaf is visited right after the backward rule of its earliest-created user: a parameter's hooks
+        // fire as soon as the backward of the first op that used it in the forward has run, while the rest of
+        // the pass is still to come (the last layer's parameters first).  A leaf's hooks fire only when its
+        // gradient is wanted (backward(), or an input of grad()); a tensor the pass does not reach fires none.
         template <class T>
         std::unordered_map<const Node<T>*, Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
                                                                     const std::vector<Tensor<T>>& seeds,
@@ -128,6 +181,8 @@ namespace xgrad
             std::unordered_map<const Node<T>*, Tensor<T>> pending;   // gradients not yet passed on
             std::unordered_map<const Node<T>*, Tensor<T>> result;
             GradModeGuard mode(create_graph);   // backward rules record only when a graph of them is wanted
+            const bool check_anomalies = is_anomaly_enabled();   // read once per pass
+            const CheckedBackwardScope checked(check_anomalies);
             for (std::size_t i = 0; i < outputs.size(); ++i)
                 accumulate(pending[outputs[i].node().get()], seeds[i]);
 
@@ -140,9 +195,13 @@ namespace xgrad
                 Tensor<T> dout = std::move(found->second);
                 pending.erase(found);
 
-                if (captured.count(&node) != 0)
-                    accumulate(result[&node], dout);
+                const Tensor<T> self(*it);
                 const bool is_leaf = !node.backward && node.parents.empty();
+                const bool is_captured = captured.count(&node) != 0;
+                if (!is_leaf || is_captured || accumulate_into_leaves)
+                    dout = run_gradient_hooks(self, std::move(dout));
+                if (is_captured)
+                    accumulate(result[&node], dout);
                 if (accumulate_into_leaves && (is_leaf || node.retains_grad))
                 {
                     Tensor<T> stored = node.grad ? Tensor<T>(std::move(node.grad)) : Tensor<T>();
@@ -155,7 +214,6 @@ namespace xgrad
                         accumulate(stored, dout);   // in place only where nothing else shares the gradient
                     node.grad = stored.node();
                 }
-                const Tensor<T> self(*it);
                 if (is_leaf)
                 {
                     if (observer)
@@ -172,6 +230,8 @@ namespace xgrad
                     return node.backward(dout, self);
                 }();
                 XGRAD_ASSERT(parent_grads.size() == node.parents.size());
+                if (check_anomalies)
+                    check_backward_anomaly(self, parent_grads);
                 if (observer)
                     observer(self, dout, parent_grads);
                 for (std::size_t p = 0; p < node.parents.size(); ++p)

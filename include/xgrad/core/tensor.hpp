@@ -20,6 +20,8 @@
 #include "../config.hpp"
 #include "../error.hpp"
 #include "../profiler.hpp"
+#include "anomaly.hpp"
+#include "hooks.hpp"
 #include "memory.hpp"
 #include "types.hpp"
 
@@ -36,6 +38,11 @@ namespace xgrad
     // A backward rule: given dL/d(out) and the op's own output, return dL/d(parent) for every parent.
     template <class T>
     using BackwardFn = std::function<Grads<T>(const Tensor<T>& dout, const Tensor<T>& out)>;
+
+    // A gradient hook (Tensor::register_hook): given dL/d(tensor), returns a replacement, or an undefined
+    // Tensor to keep it.
+    template <class T>
+    using GradientHook = std::function<Tensor<T>(const Tensor<T>& gradient)>;
 
     // ---------------------------------------------------------------------------------------------
     // Grad mode: thread-local, switched by RAII guards.
@@ -110,6 +117,7 @@ namespace xgrad
             std::string name;              // an optional label, shown in printed graphs and traces
             std::vector<Tensor<T>> parents;
             BackwardFn<T> backward;
+            HookRegistry<GradientHook<T>> gradient_hooks;
         };
     }
 
@@ -223,6 +231,19 @@ namespace xgrad
         // Forgets the accumulated gradient; the next backward starts from zero.
         void zero_grad() const { checked_node().grad.reset(); }
 
+        // Calls `hook(gradient)` whenever a backward pass has computed dL/d(this), before that gradient is
+        // added to grad() (leaves, retain_grad) or passed on to the op that produced this tensor; hooks run in
+        // the order they were registered.  A hook returns nothing, or a Tensor of this tensor's shape that
+        // replaces the gradient (an undefined Tensor keeps it).  When hooks fire: see run_backward.
+        template <class Hook>
+        HookHandle register_hook(Hook hook) const
+        {
+            if (!requires_grad())
+                throw autograd_error("register_hook: this tensor does not require grad, so no gradient will "
+                                     "reach it (call requires_grad_() on a leaf first)");
+            return checked_node().gradient_hooks.add(detail::replacing_hook<Tensor, const Tensor&>(std::move(hook)));
+        }
+
         // A new leaf with a copy of the value and no history.
         Tensor detach() const { return Tensor(value()); }
 
@@ -263,6 +284,7 @@ namespace xgrad
         {
             std::vector<Tensor<T>> pending = std::move(parents);
             backward = nullptr;   // its captured copies of the parents go; `pending` still holds them
+            gradient_hooks = {};  // and so do the hooks' (a hook may capture a parent)
             while (!pending.empty())
             {
                 Tensor<T> next = std::move(pending.back());
@@ -309,11 +331,14 @@ namespace xgrad
     // Wraps an op's forward value as a Tensor.  When grad mode is on and some input requires a gradient,
     // the result remembers its parents and `backward`, a callable taking dL/d(out) (and optionally the
     // output itself, to reuse it: d exp(x) = exp(x) dx) and returning one gradient per parent.
-    // `op` names the op in printouts, traces and profiles: a string literal, kept by pointer.
+    // `op` names the op in printouts, traces and profiles: a string literal, kept by pointer.  Under anomaly
+    // mode the value is first checked for NaN and Inf (core/anomaly.hpp).
     template <class T, class Backward>
     Tensor<T> make_result(const char* op, xt::xarray<T> value, std::vector<Tensor<T>> parents, Backward&& backward)
     {
         profiler::record_result_bytes(value.size() * sizeof(T));
+        if (is_anomaly_enabled())
+            detail::check_forward_anomaly(op, value, parents);
         Tensor<T> result(std::move(value));
         auto& node = *result.node();
         node.op = op;

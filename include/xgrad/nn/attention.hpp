@@ -69,7 +69,7 @@ namespace xgrad::nn
             const Tensor<T> merged = reshape(transpose(attended, 1, 2), {static_cast<std::ptrdiff_t>(batch),
                                                                         static_cast<std::ptrdiff_t>(length),
                                                                         static_cast<std::ptrdiff_t>(embed_dim_)});
-            return out_proj->forward(merged);
+            return (*out_proj)(merged);
         }
 
         // Self-attention without masks.

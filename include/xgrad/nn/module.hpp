@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "../core/autograd.hpp"
+#include "../core/hooks.hpp"
 #include "../core/state_dict.hpp"
 #include "../core/tensor.hpp"
 
@@ -34,12 +36,51 @@ namespace xgrad::nn
     public:
         using value_type = T;
         using NamedTensors = std::vector<std::pair<std::string, Tensor<T>>>;
+        // Called before forward with the input; returns a replacement input, or an undefined Tensor to keep it.
+        using ForwardPreHook = std::function<Tensor<T>(Module& module, const Tensor<T>& input)>;
+        // Called after forward with the input it got and its output; returns a replacement output, or an
+        // undefined Tensor to keep it.
+        using ForwardHook = std::function<Tensor<T>(Module& module, const Tensor<T>& input, const Tensor<T>& output)>;
 
         virtual ~Module() = default;
 
         // The layer's computation.  Layers with several inputs (attention) add their own overloads.
         virtual Tensor<T> forward(const Tensor<T>& input) = 0;
-        Tensor<T> operator()(const Tensor<T>& input) { return forward(input); }
+        // Calling a module runs forward between its hooks: the forward pre-hooks, in registration order, may
+        // replace the input; the forward hooks may replace the output.  Calling forward() itself, or a
+        // several-input overload, runs no hooks (as in torch.nn).
+        Tensor<T> operator()(const Tensor<T>& input)
+        {
+            if (forward_pre_hooks_.empty() && forward_hooks_.empty())
+                return forward(input);
+            Tensor<T> hooked_input = input;
+            forward_pre_hooks_.pass_through(hooked_input, [this](const ForwardPreHook& hook, const Tensor<T>& current) {
+                return hook(*this, current);
+            });
+            Tensor<T> output = forward(hooked_input);
+            forward_hooks_.pass_through(output, [&](const ForwardHook& hook, const Tensor<T>& current) {
+                return hook(*this, hooked_input, current);
+            });
+            return output;
+        }
+
+        // --- hooks ---
+        // hook(module, input), called before each forward through operator(); it returns nothing, or the
+        // Tensor forward is to receive instead.  The handle's remove() takes the hook off again.
+        template <class Hook>
+        HookHandle register_forward_pre_hook(Hook hook)
+        {
+            return forward_pre_hooks_.add(
+                xgrad::detail::replacing_hook<Tensor<T>, Module&, const Tensor<T>&>(std::move(hook)));
+        }
+        // hook(module, input, output), called after each forward through operator(); it returns nothing, or the
+        // Tensor the call is to return instead.
+        template <class Hook>
+        HookHandle register_forward_hook(Hook hook)
+        {
+            return forward_hooks_.add(
+                xgrad::detail::replacing_hook<Tensor<T>, Module&, const Tensor<T>&, const Tensor<T>&>(std::move(hook)));
+        }
 
         // The class name shown in printouts ("Linear"), and its settings ("in_features=4, out_features=2").
         virtual std::string type_name() const = 0;
@@ -224,6 +265,8 @@ namespace xgrad::nn
         NamedTensors buffers_;
         std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
         bool training_ = true;
+        xgrad::detail::HookRegistry<ForwardPreHook> forward_pre_hooks_;
+        xgrad::detail::HookRegistry<ForwardHook> forward_hooks_;
     };
 
     template <class T>

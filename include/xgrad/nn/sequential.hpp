@@ -42,7 +42,7 @@ namespace xgrad::nn
         {
             Tensor<T> x = input;
             for (const auto& [name, child] : this->named_children())
-                x = child->forward(x);
+                x = (*child)(x);   // through operator(), so the child's hooks run
             return x;
         }
 

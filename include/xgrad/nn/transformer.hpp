@@ -81,20 +81,20 @@ namespace xgrad::nn
                                   "): expected src (N, L, " + std::to_string(options_.d_model) + "), got " +
                                   shape_string(src.shape()));
             auto attend = [&](const Tensor<T>& x) {
-                return dropout1->forward(self_attn->forward(x, x, x, src_key_padding_mask, src_mask, is_causal));
+                return (*dropout1)(self_attn->forward(x, x, x, src_key_padding_mask, src_mask, is_causal));
             };
             auto feed_forward = [&](const Tensor<T>& x) {
-                const Tensor<T> hidden = linear1->forward(x);
+                const Tensor<T> hidden = (*linear1)(x);
                 const Tensor<T> activated = activate(options_.activation, hidden);
-                return dropout2->forward(linear2->forward(dropout->forward(activated)));
+                return (*dropout2)((*linear2)((*dropout)(activated)));
             };
             if (options_.norm_first)
             {
-                const Tensor<T> x = add(src, attend(norm1->forward(src)));
-                return add(x, feed_forward(norm2->forward(x)));
+                const Tensor<T> x = add(src, attend((*norm1)(src)));
+                return add(x, feed_forward((*norm2)(x)));
             }
-            const Tensor<T> x = norm1->forward(add(src, attend(src)));
-            return norm2->forward(add(x, feed_forward(x)));
+            const Tensor<T> x = (*norm1)(add(src, attend(src)));
+            return (*norm2)(add(x, feed_forward(x)));
         }
         Tensor<T> forward(const Tensor<T>& src) override { return forward(src, std::nullopt); }
 
@@ -136,7 +136,7 @@ namespace xgrad::nn
             Tensor<T> x = src;
             for (const auto& block : blocks_)
                 x = block->forward(x, mask, src_key_padding_mask, is_causal);
-            return norm ? norm->forward(x) : x;
+            return norm ? (*norm)(x) : x;
         }
         Tensor<T> forward(const Tensor<T>& src) override { return forward(src, std::nullopt); }
 
