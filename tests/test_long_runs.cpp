@@ -21,17 +21,7 @@ using namespace xgrad;
 
 namespace
 {
-#if defined(__SANITIZE_ADDRESS__)
-    constexpr bool under_address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    constexpr bool under_address_sanitizer = true;
-#else
-    constexpr bool under_address_sanitizer = false;
-#endif
-#else
-    constexpr bool under_address_sanitizer = false;
-#endif
+    constexpr bool under_address_sanitizer = XGRAD_TEST_ADDRESS_SANITIZER;
 
     // Resident memory of this process now, in KiB (VmRSS in /proc/self/status), or 0 where unknown.
     std::size_t resident_kib()

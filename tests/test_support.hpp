@@ -23,6 +23,19 @@
 #include <xtensor/xadapt.hpp>
 #include <xgrad/xgrad.hpp>
 
+// 1 when built with AddressSanitizer, which replaces malloc and keeps freed memory in quarantine (GCC
+// defines __SANITIZE_ADDRESS__, clang answers __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define XGRAD_TEST_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XGRAD_TEST_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef XGRAD_TEST_ADDRESS_SANITIZER
+#define XGRAD_TEST_ADDRESS_SANITIZER 0
+#endif
+
 namespace xgrad_test
 {
     // Sets the thread count for a scope, then restores it.

@@ -7,6 +7,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "test_support.hpp"
+
 using namespace xgrad;
 
 namespace
@@ -304,7 +306,7 @@ TEST_CASE("broadcast_shapes, broadcast_to and sum_to")
     CHECK(gradcheck([](const std::vector<Tensor<double>>& in) { return sum_to(in[0], {1, 2}); }, {m}));
 }
 
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)   // ASan replaces malloc: nothing to tune
+#if defined(__GLIBC__) && !XGRAD_TEST_ADDRESS_SANITIZER   // ASan replaces malloc: nothing to tune
 #include <sys/resource.h>
 
 TEST_CASE("freed tensor memory is kept for reuse: a training-like loop stops faulting pages in")
