@@ -70,7 +70,9 @@ namespace
     template <class T>
     void run_gemm(benchmark::State& state, library lib, const gemm_shape& shape, std::size_t threads)
     {
-        const auto [name, trans_a, trans_b, m, n, k] = shape;
+        // Plain copies, not a structured binding: C++17 lets no lambda capture a binding (clang enforces it).
+        const bool trans_a = shape.trans_a, trans_b = shape.trans_b;
+        const std::size_t m = shape.m, n = shape.n, k = shape.k;
         std::mt19937 rng(1);
         std::uniform_real_distribution<T> uniform(-1, 1);
         std::vector<T> a(m * k), b(k * n), c(m * n);
@@ -110,7 +112,7 @@ namespace
         const double peak = (std::is_same_v<T, float> ? fma_peak_flops_float : fma_peak_flops_double) * threads;
         state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
         state.counters["of_peak"] = benchmark::Counter(flops / peak, benchmark::Counter::kIsIterationInvariantRate);
-        state.SetLabel(name);
+        state.SetLabel(shape.name);
     }
 
     std::vector<gemm_shape> benchmark_shapes()

@@ -164,6 +164,39 @@ TEST_CASE("embedding: rows picked by index, gradient w.r.t. weight accumulates o
     CHECK_THROWS_AS(embedding(ids, normal_leaf({5}, 1)), shape_error);
 }
 
+TEST_CASE("embedding with padding_idx: the padding row keeps its value and gets no gradient, as PyTorch's")
+{
+    const auto weight = normal_leaf({5, 3}, 13);
+    const IndexArray ids{{0, 4, 4}, {2, 0, 1}};
+    const auto y = embedding(ids, weight, 4);
+    CHECK(y.value() == embedding(ids, weight).value());   // the same rows
+    // The masked gradient is not the derivative where the padding id occurs (on purpose); with a padding id
+    // the batch does not use, it must be the derivative exactly, to first and second order.
+    CHECK(gradcheck([&](const Inputs& in) { return embedding(ids, in[0], 3); }, Inputs{weight}));
+    CHECK(gradgradcheck([&](const Inputs& in) {
+        const auto rows = embedding(ids, in[0], -2);
+        return mul(rows, rows);   // its gradient depends on the weight: a second derivative to check
+    }, Inputs{weight}));
+
+    sum(y).backward();
+    const xt::xarray<double> counts = {2, 1, 1, 0, 0};   // row 4 appears twice but is the padding row
+    for (std::size_t row = 0; row < 5; ++row)
+        for (std::size_t d = 0; d < 3; ++d)
+            CHECK(weight.grad()(row, d) == counts(row));
+    CHECK_THROWS_AS(embedding(ids, weight, 5), value_error);
+    CHECK_THROWS_AS(embedding(ids, weight, -6), value_error);
+
+    nn::Embedding<double> layer(5, 3, -2);   // row 3
+    REQUIRE(layer.padding_idx() == std::int64_t(3));
+    CHECK(xt::all(xt::equal(xt::view(layer.weight.value(), 3, xt::all()), 0.0)));
+    CHECK(xt::any(xt::not_equal(xt::view(layer.weight.value(), 2, xt::all()), 0.0)));
+    CHECK(layer.extra_repr() == "5, 3, padding_idx=3");
+    sum(layer(IndexArray{3, 3, 1})).backward();
+    CHECK(xt::all(xt::equal(xt::view(layer.weight.grad(), 3, xt::all()), 0.0)));
+    CHECK(xt::all(xt::equal(xt::view(layer.weight.grad(), 1, xt::all()), 1.0)));
+    CHECK_THROWS_AS(nn::Embedding<double>(5, 3, 5), value_error);
+}
+
 TEST_CASE("dropout: identity in eval, zeros a fraction p in training and scales survivors by 1/(1-p)")
 {
     const Tensor<float> x(xt::ones<float>({200, 500}), true);

@@ -2,7 +2,12 @@
 // index_select's: the gradient of each output row is added into the row it was picked from.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
 #include "../core/types.hpp"
+#include "elementwise.hpp"
 #include "shape.hpp"
 
 namespace xgrad
@@ -21,6 +26,38 @@ namespace xgrad
         Dims shape(indices.shape().begin(), indices.shape().end());
         shape.push_back(static_cast<std::ptrdiff_t>(weight.shape(1)));
         return reshape(index_select(weight, 0, flat), shape);
+    }
+
+    namespace detail
+    {
+        // padding_idx of a table of `rows` rows, negative counting from the end (as PyTorch), checked.
+        inline std::size_t padding_row(std::int64_t padding_idx, std::size_t rows, const char* op)
+        {
+            const auto n = static_cast<std::int64_t>(rows);
+            if (padding_idx < -n || padding_idx >= n)
+                throw value_error(std::string(op) + ": padding_idx " + std::to_string(padding_idx) +
+                                  " is out of range for " + std::to_string(rows) + " embeddings");
+            return static_cast<std::size_t>(padding_idx < 0 ? padding_idx + n : padding_idx);
+        }
+    }
+
+    // embedding in which the row `padding_idx` gets no gradient (PyTorch's padding_idx: the id of padding
+    // tokens, whose vector stays as it is):
+    //   y = embedding(indices, weight)      =>  dL/dweight[r, :] as embedding's, but 0 for r = padding_idx
+    // (dL/dy masked where indices[i...] = padding_idx before it reaches the rows).
+    template <class T>
+    Tensor<T> embedding(const IndexArray& indices, const Tensor<T>& weight, std::int64_t padding_idx)
+    {
+        const Tensor<T> rows = embedding(indices, weight);
+        const std::size_t pad = detail::padding_row(padding_idx, weight.shape(0), "embedding");
+        Shape mask_shape(indices.shape().begin(), indices.shape().end());
+        mask_shape.push_back(1);
+        xt::xarray<T> keep(mask_shape);   // indices.shape + (1): 1 where the id is not padding
+        std::transform(indices.begin(), indices.end(), keep.begin(),
+                       [pad](std::int64_t id) { return static_cast<std::size_t>(id) == pad ? T(0) : T(1); });
+        // y = rows   =>  dL/drows = dL/dy · keep
+        return make_result<T>("embedding_padding", xt::xarray<T>(rows.value()), {rows},
+                              [keep](const Tensor<T>& dout) -> Grads<T> { return {mul(dout, constant<T>(keep))}; });
     }
 
     // Ids stored in a tensor: whole numbers, anything else is a value_error.
