@@ -153,7 +153,7 @@ namespace
                                              "/ta:" + std::to_string(shape.trans_a) +
                                              "/tb:" + std::to_string(shape.trans_b) +
                                              "/threads:" + std::to_string(threads);
-                    benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+                    benchmark::RegisterBenchmark(name.c_str(), [=, lib = lib](benchmark::State& state) {
                         run_gemm<float>(state, lib, shape, threads);
                     })->Unit(benchmark::kMicrosecond)->UseRealTime();
                 }
