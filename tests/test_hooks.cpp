@@ -180,11 +180,17 @@ TEST_CASE("under create_graph a hook's replacement is differentiable")
 
     // The same through a leaf and backward(create_graph): grad_tensor() carries the hook's graph.
     auto w = leaf({2.});
-    w.register_hook([w](const Tensor<double>& gradient) { return gradient * w; });
+    HookHandle handle = w.register_hook([w](const Tensor<double>& gradient) { return gradient * w; });
     sum(w * w * w).backward(Tensor<double>(), false, /*create_graph=*/true);   // 3w^2 * w = 3w^3
     check_close(w.grad(), {24.});
-    const Tensor<double> dw = w.grad_tensor();
-    CHECK(dw.requires_grad());
+    {
+        const Tensor<double> dw = w.grad_tensor();
+        CHECK(dw.requires_grad());
+    }
+    // A hook that holds its own tensor, and a gradient whose graph holds it, are reference cycles (as in
+    // PyTorch): removing the hook and the gradient breaks them.
+    handle.remove();
+    w.zero_grad();
 }
 
 TEST_CASE("a module's forward hook sees the input and output, may replace the output, and can be removed")

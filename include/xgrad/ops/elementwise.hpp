@@ -10,6 +10,7 @@
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
+#include <xtensor/xvectorize.hpp>
 
 #include "../core/autograd.hpp"
 #include "../core/broadcast.hpp"
@@ -162,13 +163,26 @@ namespace xgrad
         });
     }
 
+    namespace detail
+    {
+        // std::pow element by element (broadcasting): exact at the special cases, where xsimd 8's SIMD pow is
+        // not on every target (it gives pow(0, -0.5) = 0, not inf, with SSE2 doubles).
+        template <class A, class B>
+        auto exact_pow(const A& base, const B& exponent)
+        {
+            using T = typename A::value_type;
+            return xt::vectorize([](T b, T e) { return std::pow(b, e); })(base, exponent);
+        }
+    }
+
     // y = x^p (p a constant)   =>  dL/dx = dL/dy * p * x^(p-1)
     template <class T, class S, detail::enable_if_scalar<S>>
     Tensor<T> pow(const Tensor<T>& x, S exponent)
     {
         XGRAD_PROFILE_OP("pow");
         const T p = static_cast<T>(exponent);
-        return make_result<T>("pow", xt::pow(x.value(), p), {x}, [x, p](const Tensor<T>& dout) -> Grads<T> {
+        xt::xarray<T> value = detail::exact_pow(x.value(), xt::xscalar<T>(p));
+        return make_result<T>("pow", std::move(value), {x}, [x, p](const Tensor<T>& dout) -> Grads<T> {
             if (p == T(0))
                 return {constant<T>(xt::zeros<T>(x.value().shape()))};
             return {mul(dout, mul(pow(x, p - T(1)), detail::scalar_tensor<T>(p)))};
@@ -182,7 +196,7 @@ namespace xgrad
         XGRAD_PROFILE_OP("pow");
         detail::check_broadcastable("pow", a, b);
         return make_result<T>(
-            "pow", xt::pow(a.value(), b.value()), {a, b},
+            "pow", xt::xarray<T>(detail::exact_pow(a.value(), b.value())), {a, b},
             [a, b](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
                 return {detail::grad_if_needed(
                             a, [&] { return sum_to(mul(dout, mul(b, pow(a, sub(b, detail::scalar_tensor<T>(1))))), a.shape()); }),
