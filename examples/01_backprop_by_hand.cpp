@@ -18,10 +18,10 @@
 #include <iomanip>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/viz.hpp>
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -53,13 +53,14 @@ int main(int argc, char** argv)
     double x = 0.5, t = 0.8;
     Parameters p{0.7, -0.2, 1.5, 0.1};
     std::string dot_path = "backprop_graph.dot";
-    CLI::App app{"Backpropagation by hand: chain rule, autograd and finite differences side by side"};
-    app.add_option("--x", x, "The input");
-    app.add_option("--target", t, "The target output");
-    app.add_option("--w1", p.w1, "First weight");
-    app.add_option("--w2", p.w2, "Second weight");
-    app.add_option("--dot", dot_path, "Where to write the graph (Graphviz DOT)");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Backpropagation by hand: chain rule, autograd and finite differences side by side"};
+    cli.add_option("--x", x, "The input");
+    cli.add_option("--target", t, "The target output");
+    cli.add_option("--w1", p.w1, "First weight");
+    cli.add_option("--w2", p.w2, "Second weight");
+    cli.add_option("--dot", dot_path, "Where to write the graph (Graphviz DOT)");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     std::cout << std::fixed << std::setprecision(6);
     std::cout << "The network:  h = tanh(w1 x + b1),  y = w2 h + b2,  L = (y - t)^2\n\n";

@@ -3,19 +3,20 @@
 //     ./02_xor_mlp --epochs 500 --hidden 8
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
 int main(int argc, char** argv)
 {
     std::size_t epochs = 500, hidden = 8;
-    CLI::App app{"Learn XOR with a two-layer perceptron"};
-    app.add_option("--epochs", epochs, "Training steps (full batch)");
-    app.add_option("--hidden", hidden, "Hidden units");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Learn XOR with a two-layer perceptron"};
+    cli.add_option("--epochs", epochs, "Training steps (full batch)");
+    cli.add_option("--hidden", hidden, "Hidden units");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     manual_seed(1);
     const Tensor<float> inputs(xt::xarray<float>{{0.f, 0.f}, {0.f, 1.f}, {1.f, 0.f}, {1.f, 1.f}});   // (4, 2)

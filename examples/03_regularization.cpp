@@ -12,9 +12,9 @@
 #include <limits>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -112,13 +112,14 @@ int main(int argc, char** argv)
 {
     std::size_t degree = 15, train_points = 20, steps = 3000;
     double noise = 0.2, lr = 0.05;
-    CLI::App app{"Polynomial regression: overfitting and four regularisers"};
-    app.add_option("--degree", degree, "Polynomial degree (number of features)");
-    app.add_option("--train-points", train_points, "Training points");
-    app.add_option("--steps", steps, "Full-batch Adam steps per variant");
-    app.add_option("--noise", noise, "Standard deviation of the label noise");
-    app.add_option("--lr", lr, "Learning rate");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Polynomial regression: overfitting and four regularisers"};
+    cli.add_option("--degree", degree, "Polynomial degree (number of features)");
+    cli.add_option("--train-points", train_points, "Training points");
+    cli.add_option("--steps", steps, "Full-batch Adam steps per variant");
+    cli.add_option("--noise", noise, "Standard deviation of the label noise");
+    cli.add_option("--lr", lr, "Learning rate");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     Generator rng(2024);
     const Data train_set = make_points(train_points, degree, noise, rng);

@@ -9,11 +9,11 @@
 #include <iomanip>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/data.hpp>
 #include <xgrad/metrics.hpp>
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -42,13 +42,15 @@ int main(int argc, char** argv)
     std::int64_t positive = 8;
     std::size_t epochs = 3, limit = 60000;
     double lr = 1e-3;
-    CLI::App app{"Logistic regression on an imbalanced one-class-against-the-rest task"};
-    app.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
-    app.add_option("--positive-class", positive, "The class to detect (0-9; 8 = Bag)")->check(CLI::Range(0, 9));
-    app.add_option("--epochs", epochs, "Passes over the training set");
-    app.add_option("--limit", limit, "Use at most this many training images (smaller is faster)");
-    app.add_option("--lr", lr, "Adam learning rate");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Logistic regression on an imbalanced one-class-against-the-rest task"};
+    cli.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
+    cli.add_option("--positive-class", positive, "The class to detect (0-9; 8 = Bag)", std::int64_t{0},
+                   std::int64_t{9});
+    cli.add_option("--epochs", epochs, "Passes over the training set");
+    cli.add_option("--limit", limit, "Use at most this many training images (smaller is faster)");
+    cli.add_option("--lr", lr, "Adam learning rate");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     const auto train_set = one_against_rest(data::load_mnist<float>(directory, true), positive, limit);
     const auto test_set = one_against_rest(data::load_mnist<float>(directory, false), positive, 10000);

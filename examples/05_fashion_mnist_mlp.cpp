@@ -10,9 +10,9 @@
 #include <iostream>
 #include <numeric>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -55,14 +55,15 @@ int main(int argc, char** argv)
     std::size_t epochs = 10, batch_size = 64, hidden = 256;
     double lr = 0.05;
     bool smoke = false;
-    CLI::App app{"Train an MLP on Fashion-MNIST with a hand-written loop"};
-    app.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
-    app.add_option("--epochs", epochs, "Passes over the training set");
-    app.add_option("--batch-size", batch_size, "Images per step");
-    app.add_option("--hidden", hidden, "Units in the first hidden layer");
-    app.add_option("--lr", lr, "Initial SGD learning rate (momentum 0.9, cosine schedule)");
-    app.add_flag("--smoke", smoke, "A tiny run on 3,000 images that checks the model learns (for CI)");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Train an MLP on Fashion-MNIST with a hand-written loop"};
+    cli.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
+    cli.add_option("--epochs", epochs, "Passes over the training set");
+    cli.add_option("--batch-size", batch_size, "Images per step");
+    cli.add_option("--hidden", hidden, "Units in the first hidden layer");
+    cli.add_option("--lr", lr, "Initial SGD learning rate (momentum 0.9, cosine schedule)");
+    cli.add_flag("--smoke", smoke, "A tiny run on 3,000 images that checks the model learns (for CI)");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     const auto full_train = data::load_mnist<float>(directory, true);
     const auto test = data::load_mnist<float>(directory, false);

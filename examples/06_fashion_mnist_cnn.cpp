@@ -13,8 +13,6 @@
 #include <iomanip>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/data.hpp>
 #include <xgrad/io.hpp>
 #include <xgrad/metrics.hpp>
@@ -22,6 +20,8 @@
 #include <xgrad/train.hpp>
 #include <xgrad/viz/plot.hpp>
 #include <xgrad/xgrad.hpp>
+
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -54,15 +54,16 @@ int main(int argc, char** argv)
     std::size_t epochs = 10, batch_size = 64, threads = 0;
     double lr = 2e-3;
     bool smoke = false;
-    CLI::App app{"Train a CNN on Fashion-MNIST and evaluate it"};
-    app.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
-    app.add_option("--out", out_dir, "Where to write the weights and the learning curves");
-    app.add_option("--epochs", epochs, "Passes over the training set");
-    app.add_option("--batch-size", batch_size, "Images per step");
-    app.add_option("--lr", lr, "Adam learning rate");
-    app.add_option("--threads", threads, "Worker threads (default: all cores, or XGRAD_NUM_THREADS)");
-    app.add_flag("--smoke", smoke, "A tiny run on 2,000 images that checks the model learns (for CI)");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Train a CNN on Fashion-MNIST and evaluate it"};
+    cli.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
+    cli.add_option("--out", out_dir, "Where to write the weights and the learning curves");
+    cli.add_option("--epochs", epochs, "Passes over the training set");
+    cli.add_option("--batch-size", batch_size, "Images per step");
+    cli.add_option("--lr", lr, "Adam learning rate");
+    cli.add_option("--threads", threads, "Worker threads (default: all cores, or XGRAD_NUM_THREADS)");
+    cli.add_flag("--smoke", smoke, "A tiny run on 2,000 images that checks the model learns (for CI)");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
     if (threads > 0)
         set_num_threads(threads);
 

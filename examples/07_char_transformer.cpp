@@ -16,11 +16,10 @@
 #include <map>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include <xgrad/xgrad.hpp>
 
 #include "char_model.hpp"
+#include "command_line.hpp"
 
 using namespace xgrad;
 
@@ -61,19 +60,20 @@ int main(int argc, char** argv)
     std::size_t steps = 500, batch = 32, context = 32, d_model = 64, heads = 4, layers = 2, feed_forward = 256;
     double lr = 3e-3, temperature = 0.8;
     bool smoke = false;
-    CLI::App app{"A character-level causal transformer that learns to make up words"};
-    app.add_option("--words", words_path, "One word per line (package wamerican)");
-    app.add_option("--steps", steps, "Training steps");
-    app.add_option("--batch", batch, "Windows per step");
-    app.add_option("--context", context, "Characters per window");
-    app.add_option("--d-model", d_model, "Width of the model");
-    app.add_option("--heads", heads, "Attention heads");
-    app.add_option("--layers", layers, "Transformer layers");
-    app.add_option("--feed-forward", feed_forward, "Width of the feed-forward layers");
-    app.add_option("--lr", lr, "AdamW learning rate");
-    app.add_option("--temperature", temperature, "Sampling temperature (lower: safer words)");
-    app.add_flag("--smoke", smoke, "A short run that checks the model learns (for CI)");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"A character-level causal transformer that learns to make up words"};
+    cli.add_option("--words", words_path, "One word per line (package wamerican)");
+    cli.add_option("--steps", steps, "Training steps");
+    cli.add_option("--batch", batch, "Windows per step");
+    cli.add_option("--context", context, "Characters per window");
+    cli.add_option("--d-model", d_model, "Width of the model");
+    cli.add_option("--heads", heads, "Attention heads");
+    cli.add_option("--layers", layers, "Transformer layers");
+    cli.add_option("--feed-forward", feed_forward, "Width of the feed-forward layers");
+    cli.add_option("--lr", lr, "AdamW learning rate");
+    cli.add_option("--temperature", temperature, "Sampling temperature (lower: safer words)");
+    cli.add_flag("--smoke", smoke, "A short run that checks the model learns (for CI)");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
     if (smoke)
         steps = 60;
 

@@ -16,6 +16,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "command_line.hpp"
+
 using namespace xgrad;
 
 #ifndef XGRAD_EXAMPLE_DATA
@@ -25,10 +27,11 @@ using namespace xgrad;
 int main(int argc, char** argv)
 {
     std::string data_dir = std::string(XGRAD_EXAMPLE_DATA) + "/interop", out_path = "xgrad_classifier.safetensors";
-    CLI::App app{"Load PyTorch weights, reproduce PyTorch's predictions, save weights PyTorch can load"};
-    app.add_option("--data", data_dir, "Directory with classifier.safetensors and classifier_reference.json");
-    app.add_option("--out", out_path, "Where to save the weights for PyTorch");
-    CLI11_PARSE(app, argc, argv);
+    CommandLine cli{"Load PyTorch weights, reproduce PyTorch's predictions, save weights PyTorch can load"};
+    cli.add_option("--data", data_dir, "Directory with classifier.safetensors and classifier_reference.json");
+    cli.add_option("--out", out_path, "Where to save the weights for PyTorch");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
 
     // The same architecture as the PyTorch script's torch.nn.Sequential, so the names "0.weight", ... match.
     nn::Sequential model{nn::Linear(2, 32), nn::Tanh(), nn::Linear(32, 32), nn::Tanh(), nn::Linear(32, 3)};

@@ -25,6 +25,21 @@
                std::abort()))
 #endif
 
+// Compiled mode.  Each header lists the templates it would otherwise instantiate again in every program
+// (its ops, layers and optimizers, for float and double) as a macro LIST(EXTERN, T) of explicit
+// instantiations, and applies it with XGRAD_EXTERN_TEMPLATES(LIST).  Header-only (the default), that does
+// nothing.  With XGRAD_COMPILED defined (the CMake target xgrad::compiled, or pkg-config's xgrad-compiled)
+// the list becomes `extern template` declarations: a program's translation units take those functions from
+// the xgrad_compiled library, whose sources (src/) instantiate every list once with
+// XGRAD_INSTANTIATE_TEMPLATES(LIST).  An `extern template` does not stop the compiler from instantiating an
+// inline function to inline it, so the heavy members of class templates are defined after their class.
+#ifdef XGRAD_COMPILED
+#define XGRAD_EXTERN_TEMPLATES(LIST) LIST(extern, float) LIST(extern, double)
+#else
+#define XGRAD_EXTERN_TEMPLATES(LIST)
+#endif
+#define XGRAD_INSTANTIATE_TEMPLATES(LIST) LIST(, float) LIST(, double)
+
 namespace xgrad
 {
     // The base of every options class: the setters XGRAD_OPTION declares return Derived&, the options class

@@ -1,7 +1,8 @@
 # cmake -DCOMPILER=<c++> -DSOURCE=<file.cpp> -DOUTPUT=<exe> -DMODE=pkg-config|include [-DPREFIX=<install>]
-#       [-DINCLUDE_DIR=<xgrad/include>] -P compile_by_hand.cmake
+#       [-DPACKAGE=xgrad|xgrad-compiled -DLIBDIR=<lib>] [-DINCLUDE_DIR=<xgrad/include>] -P compile_by_hand.cmake
 # Builds SOURCE with one plain compiler command, as a project without CMake would, then runs it:
-#   pkg-config  the flags `pkg-config --cflags --libs xgrad` gives for the install at PREFIX
+#   pkg-config  the flags `pkg-config --cflags --libs PACKAGE` gives for the install at PREFIX (xgrad, or
+#               xgrad-compiled, whose .pc file is in PREFIX/LIBDIR/pkgconfig)
 #   include     a bare -I INCLUDE_DIR, with the flags the README lists for that case
 foreach(variable COMPILER SOURCE OUTPUT MODE)
     if(NOT ${variable})
@@ -11,11 +12,17 @@ endforeach()
 
 if(MODE STREQUAL "pkg-config")
     find_program(PKG_CONFIG pkg-config REQUIRED)
-    set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig")
-    execute_process(COMMAND ${PKG_CONFIG} --cflags --libs xgrad OUTPUT_VARIABLE flags
+    if(NOT PACKAGE)
+        set(PACKAGE xgrad)
+    endif()
+    set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig:${PREFIX}/${LIBDIR}/pkgconfig")
+    execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${PACKAGE} OUTPUT_VARIABLE flags
                     RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
     if(NOT result EQUAL 0)
-        message(FATAL_ERROR "pkg-config --cflags --libs xgrad failed (${result})")
+        message(FATAL_ERROR "pkg-config --cflags --libs ${PACKAGE} failed (${result})")
+    endif()
+    if(PACKAGE STREQUAL "xgrad-compiled" AND NOT flags MATCHES "-DXGRAD_COMPILED.*-lxgrad_compiled")
+        message(FATAL_ERROR "pkg-config gave '${flags}': no -DXGRAD_COMPILED and -lxgrad_compiled")
     endif()
     separate_arguments(flags UNIX_COMMAND "${flags}")
     # The include directory must be the install's (the .pc file finds its prefix relative to itself).
@@ -31,6 +38,9 @@ if(MODE STREQUAL "pkg-config")
     file(REAL_PATH "${PREFIX}/include" expected_dir)
     if(NOT include_dir STREQUAL expected_dir)
         message(FATAL_ERROR "pkg-config gave '${flags}', whose xgrad headers are not those under ${PREFIX}/include")
+    endif()
+    if(PACKAGE STREQUAL "xgrad-compiled")
+        list(APPEND flags -DXGRAD_CONSUMER_EXPECTS_COMPILED)
     endif()
     set(command ${COMPILER} -O1 ${SOURCE} -o ${OUTPUT} ${flags})
 elseif(MODE STREQUAL "include")

@@ -5,6 +5,10 @@
 
 #include <xgrad/xgrad.hpp>
 
+#if defined(XGRAD_CONSUMER_EXPECTS_COMPILED) && !defined(XGRAD_COMPILED)
+#error "linking xgrad::compiled should have defined XGRAD_COMPILED"
+#endif
+
 int main()
 {
     using namespace xgrad;

@@ -9,6 +9,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "../config.hpp"
 #include "../kernels/reduce.hpp"
 #include "tensor.hpp"
 
@@ -99,4 +100,14 @@ namespace xgrad
             return {broadcast_to(dout, from)};
         });
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_CORE_BROADCAST_TEMPLATES(EXTERN, T)                                                                    \
+    EXTERN template Tensor<T> broadcast_to<T>(const Tensor<T>&, const Shape&);                                       \
+    EXTERN template Tensor<T> sum_to<T>(const Tensor<T>&, const Shape&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_CORE_BROADCAST_TEMPLATES)
 }

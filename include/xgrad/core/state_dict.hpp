@@ -9,6 +9,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "../config.hpp"
 #include "../error.hpp"
 
 namespace xgrad
@@ -50,4 +51,13 @@ namespace xgrad
         std::vector<Entry> entries_;                              // in insertion order
         std::unordered_map<std::string, std::size_t> positions_;   // name -> index in entries_
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_CORE_STATE_DICT_TEMPLATES(EXTERN, T)                                                                   \
+    EXTERN template class StateDict<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_CORE_STATE_DICT_TEMPLATES)
 }

@@ -25,6 +25,15 @@
 #include "memory.hpp"
 #include "types.hpp"
 
+// Compiled mode: the SIMD alignment of xtensor's arrays is part of their type, so a program must be compiled
+// for the SIMD width of the xgrad_compiled library it links (src/CMakeLists.txt passes both on).
+#if defined(XGRAD_COMPILED) && defined(XGRAD_COMPILED_SIMD_ALIGNMENT)
+static_assert(XTENSOR_DEFAULT_ALIGNMENT == XGRAD_COMPILED_SIMD_ALIGNMENT,
+              "xgrad compiled mode: this program is compiled for another SIMD width than the xgrad_compiled "
+              "library it links (see XGRAD_COMPILED_SIMD_ALIGNMENT); compile it with the -march or -m flags "
+              "the library was built with");
+#endif
+
 namespace xgrad
 {
     template <class T>
@@ -361,4 +370,15 @@ namespace xgrad
     {
         return Tensor<T>(std::move(value), false);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_CORE_TENSOR_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template class Tensor<T>;                                                                                 \
+    EXTERN template struct detail::Node<T>;                                                                          \
+    EXTERN template std::ostream& operator<< <T>(std::ostream&, const Tensor<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_CORE_TENSOR_TEMPLATES)
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 #include "../core/types.hpp"
 
@@ -152,4 +153,13 @@ namespace xgrad::data
         std::copy(labels.begin(), labels.end(), data.labels.begin());
         return data;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_DATA_CSV_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template data::CsvData<T> data::read_csv<T>(const std::string&, const data::CsvOptions&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_DATA_CSV_TEMPLATES)
 }

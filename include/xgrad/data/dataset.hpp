@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 #include "../core/types.hpp"
 
@@ -145,4 +146,16 @@ namespace xgrad::data
         DatasetSource<T, Target> dataset_;
         std::vector<std::size_t> indices_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_DATA_DATASET_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template class data::Dataset<T>;                                                                          \
+    EXTERN template class data::DatasetSource<T>;                                                                    \
+    EXTERN template class data::TensorDataset<T>;                                                                    \
+    EXTERN template class data::Subset<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_DATA_DATASET_TEMPLATES)
 }

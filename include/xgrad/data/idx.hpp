@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 #include "../core/types.hpp"
 
@@ -227,4 +228,13 @@ namespace xgrad::data
         set.images.reshape({set.images.shape()[0], 1, set.images.shape()[1], set.images.shape()[2]});
         return set;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_DATA_IDX_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template data::ImageSet<T> data::load_mnist<T>(const std::string&, bool);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_DATA_IDX_TEMPLATES)
 }

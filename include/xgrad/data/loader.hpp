@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/creation.hpp"
 #include "dataset.hpp"
 
@@ -110,4 +111,13 @@ namespace xgrad::data
         DataLoaderOptions options_;
         Generator rng_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_DATA_LOADER_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template class data::DataLoader<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_DATA_LOADER_TEMPLATES)
 }

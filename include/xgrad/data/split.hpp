@@ -10,6 +10,7 @@
 
 #include <xtensor/xreducer.hpp>
 
+#include "../config.hpp"
 #include "loader.hpp"
 
 namespace xgrad::data
@@ -110,4 +111,13 @@ namespace xgrad::data
     private:
         xt::xarray<T> mean_, std_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_DATA_SPLIT_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template class data::StandardScaler<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_DATA_SPLIT_TEMPLATES)
 }

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../config.hpp"
 #include "../core/state_dict.hpp"
 #include "../core/types.hpp"
 #include "../error.hpp"
@@ -269,4 +270,14 @@ namespace xgrad::io
         }
         return state;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_IO_SAFETENSORS_TEMPLATES(EXTERN, T)                                                                    \
+    EXTERN template void io::save_safetensors<T>(const StateDict<T>&, const std::string&, const std::map<std::string, std::string>&); \
+    EXTERN template StateDict<T> io::load_safetensors<T>(const std::string&, std::map<std::string, std::string>*);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_IO_SAFETENSORS_TEMPLATES)
 }

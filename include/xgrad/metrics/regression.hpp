@@ -7,6 +7,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "../config.hpp"
 #include "../error.hpp"
 
 namespace xgrad::metrics
@@ -47,4 +48,15 @@ namespace xgrad::metrics
             return residual == 0.0 ? 1.0 : 0.0;
         return 1.0 - residual / total;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_METRICS_REGRESSION_TEMPLATES(EXTERN, T)                                                                \
+    EXTERN template double metrics::mean_squared_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);               \
+    EXTERN template double metrics::mean_absolute_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);              \
+    EXTERN template double metrics::r2_score<T>(const xt::xarray<T>&, const xt::xarray<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_METRICS_REGRESSION_TEMPLATES)
 }

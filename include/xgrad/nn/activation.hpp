@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/activation.hpp"
 #include "../ops/shape.hpp"
 #include "module.hpp"
@@ -117,4 +118,19 @@ namespace xgrad::nn
     private:
         std::ptrdiff_t start_dim_, end_dim_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_ACTIVATION_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template class nn::ReLU<T>;                                                                               \
+    EXTERN template class nn::Sigmoid<T>;                                                                            \
+    EXTERN template class nn::Tanh<T>;                                                                               \
+    EXTERN template class nn::GELU<T>;                                                                               \
+    EXTERN template class nn::LeakyReLU<T>;                                                                          \
+    EXTERN template class nn::Softmax<T>;                                                                            \
+    EXTERN template class nn::Flatten<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_ACTIVATION_TEMPLATES)
 }

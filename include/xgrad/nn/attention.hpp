@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/attention.hpp"
 #include "../ops/shape.hpp"
 #include "init.hpp"
@@ -113,4 +114,13 @@ namespace xgrad::nn
         std::size_t embed_dim_, num_heads_;
         double dropout_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_ATTENTION_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template class nn::MultiheadAttention<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_ATTENTION_TEMPLATES)
 }

@@ -94,3 +94,12 @@ namespace xgrad::nn
         Conv2dOptions options_;
     };
 }
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_CONV_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template class nn::Conv2d<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_CONV_TEMPLATES)
+}

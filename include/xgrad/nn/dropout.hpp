@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/dropout.hpp"
 #include "module.hpp"
 
@@ -24,4 +25,13 @@ namespace xgrad::nn
     private:
         double p_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_DROPOUT_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template class nn::Dropout<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_DROPOUT_TEMPLATES)
 }

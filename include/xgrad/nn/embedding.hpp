@@ -7,6 +7,7 @@
 
 #include <xtensor/xview.hpp>
 
+#include "../config.hpp"
 #include "../ops/embedding.hpp"
 #include "init.hpp"
 #include "module.hpp"
@@ -61,4 +62,13 @@ namespace xgrad::nn
         std::size_t num_embeddings_, embedding_dim_;
         std::optional<std::int64_t> padding_idx_;   // normalised to [0, num_embeddings)
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_EMBEDDING_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template class nn::Embedding<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_EMBEDDING_TEMPLATES)
 }

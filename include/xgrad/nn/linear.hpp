@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/linalg.hpp"
 #include "init.hpp"
 #include "module.hpp"
@@ -51,4 +52,13 @@ namespace xgrad::nn
     private:
         std::size_t in_features_, out_features_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_LINEAR_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template class nn::Linear<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_LINEAR_TEMPLATES)
 }

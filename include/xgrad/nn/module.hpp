@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/autograd.hpp"
 #include "../core/hooks.hpp"
 #include "../core/state_dict.hpp"
@@ -148,53 +149,10 @@ namespace xgrad::nn
 
         // Loads values by name into the existing tensors.  Strict: a missing, unexpected or wrong-shaped
         // entry throws (shape_error / value_error) naming it, and nothing is changed.
-        void load_state_dict(const StateDict<T>& state)
-        {
-            const NamedTensors own = named_state();
-            for (auto& [name, tensor] : own)
-            {
-                if (!state.contains(name))
-                    throw value_error("load_state_dict: " + type_name() + " expects an entry '" + name +
-                                      "', which the state dict lacks");
-                const auto& value = state.at(name);
-                if (!std::equal(value.shape().begin(), value.shape().end(), tensor.value().shape().begin(),
-                                tensor.value().shape().end()))
-                    throw shape_error("load_state_dict: entry '" + name + "' has shape " + shape_string(value.shape()) +
-                                      " but the " + type_name() + " expects " + shape_string(tensor.shape()));
-            }
-            for (const auto& entry : state)
-            {
-                // (a named entry, not a structured binding: C++17 lambdas cannot capture those, and clang says so)
-                const std::string& name = entry.first;
-                const bool known = std::any_of(own.begin(), own.end(), [&](const auto& e) { return e.first == name; });
-                if (!known)
-                    throw value_error("load_state_dict: unexpected entry '" + name + "' for " + type_name());
-            }
-            for (auto& [name, tensor] : own)
-                tensor.mutable_value() = state.at(name);
-        }
+        void load_state_dict(const StateDict<T>& state);
 
         // A PyTorch-style printout of the module tree with parameter counts.
-        void print(std::ostream& out, const std::string& indent = "") const
-        {
-            out << type_name() << '(';
-            if (children_.empty())
-                out << extra_repr();
-            else
-            {
-                out << '\n';
-                if (!extra_repr().empty())
-                    out << indent << "  " << extra_repr() << '\n';
-                for (const auto& [name, child] : children_)
-                {
-                    out << indent << "  (" << name << "): ";
-                    child->print(out, indent + "  ");
-                    out << '\n';
-                }
-                out << indent;
-            }
-            out << ')';
-        }
+        void print(std::ostream& out, const std::string& indent = "") const;
 
         // The printout, then the number of trainable parameters.
         std::string summary() const
@@ -270,9 +228,68 @@ namespace xgrad::nn
     };
 
     template <class T>
+    void Module<T>::print(std::ostream& out, const std::string& indent) const
+    {
+        out << type_name() << '(';
+        if (children_.empty())
+            out << extra_repr();
+        else
+        {
+            out << '\n';
+            if (!extra_repr().empty())
+                out << indent << "  " << extra_repr() << '\n';
+            for (const auto& [name, child] : children_)
+            {
+                out << indent << "  (" << name << "): ";
+                child->print(out, indent + "  ");
+                out << '\n';
+            }
+            out << indent;
+        }
+        out << ')';
+    }
+
+    template <class T>
+    void Module<T>::load_state_dict(const StateDict<T>& state)
+    {
+        const NamedTensors own = named_state();
+        for (auto& [name, tensor] : own)
+        {
+            if (!state.contains(name))
+                throw value_error("load_state_dict: " + type_name() + " expects an entry '" + name +
+                                  "', which the state dict lacks");
+            const auto& value = state.at(name);
+            if (!std::equal(value.shape().begin(), value.shape().end(), tensor.value().shape().begin(),
+                            tensor.value().shape().end()))
+                throw shape_error("load_state_dict: entry '" + name + "' has shape " + shape_string(value.shape()) +
+                                  " but the " + type_name() + " expects " + shape_string(tensor.shape()));
+        }
+        for (const auto& entry : state)
+        {
+            // (a named entry, not a structured binding: C++17 lambdas cannot capture those, and clang says so)
+            const std::string& name = entry.first;
+            const bool known = std::any_of(own.begin(), own.end(), [&](const auto& e) { return e.first == name; });
+            if (!known)
+                throw value_error("load_state_dict: unexpected entry '" + name + "' for " + type_name());
+        }
+        for (auto& [name, tensor] : own)
+            tensor.mutable_value() = state.at(name);
+    }
+
+    template <class T>
     std::ostream& operator<<(std::ostream& out, const Module<T>& module)
     {
         module.print(out);
         return out;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_MODULE_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template class nn::Module<T>;                                                                             \
+    EXTERN template std::ostream& nn::operator<< <T>(std::ostream&, const nn::Module<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_MODULE_TEMPLATES)
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "../config.hpp"
 #include "../core/creation.hpp"
 #include "../ops/norm.hpp"
 #include "module.hpp"
@@ -125,4 +126,16 @@ namespace xgrad::nn
         {
         }
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_NORM_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template class nn::LayerNorm<T>;                                                                          \
+    EXTERN template class nn::BatchNorm<T>;                                                                          \
+    EXTERN template class nn::BatchNorm1d<T>;                                                                        \
+    EXTERN template class nn::BatchNorm2d<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_NORM_TEMPLATES)
 }

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/pool.hpp"
 #include "module.hpp"
 
@@ -91,4 +92,15 @@ namespace xgrad::nn
     private:
         Size2 output_size_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_POOL_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template class nn::MaxPool2d<T>;                                                                          \
+    EXTERN template class nn::AvgPool2d<T>;                                                                          \
+    EXTERN template class nn::AdaptiveAvgPool2d<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_POOL_TEMPLATES)
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/creation.hpp"
 #include "../ops/elementwise.hpp"
 #include "../ops/reduce.hpp"
@@ -53,4 +54,15 @@ namespace xgrad::nn
                 selected.push_back(p);
         return selected;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_REGULARIZATION_TEMPLATES(EXTERN, T)                                                                 \
+    EXTERN template Tensor<T> nn::l1_penalty<T>(const std::vector<Tensor<T>>&, double);                              \
+    EXTERN template Tensor<T> nn::l2_penalty<T>(const std::vector<Tensor<T>>&, double);                              \
+    EXTERN template std::vector<Tensor<T>> nn::weights<T>(const nn::Module<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_REGULARIZATION_TEMPLATES)
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 
+#include "../config.hpp"
 #include "module.hpp"
 
 namespace xgrad::nn
@@ -61,4 +62,13 @@ namespace xgrad::nn
     // nn::Sequential model{nn::Linear(4, 8), nn::ReLU(), ...} takes the scalar type of its first module.
     template <class First, class... Rest>
     Sequential(First, Rest...) -> Sequential<typename First::value_type>;
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_SEQUENTIAL_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template class nn::Sequential<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_SEQUENTIAL_TEMPLATES)
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "../config.hpp"
 #include "../ops/dropout.hpp"
 #include "activation.hpp"
 #include "attention.hpp"
@@ -207,4 +208,17 @@ namespace xgrad::nn
         Tensor<T> weight;
     };
 
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_TRANSFORMER_TEMPLATES(EXTERN, T)                                                                    \
+    EXTERN template class nn::ModuleList<T>;                                                                         \
+    EXTERN template class nn::TransformerEncoderLayer<T>;                                                            \
+    EXTERN template class nn::TransformerEncoder<T>;                                                                 \
+    EXTERN template class nn::SinusoidalPositionalEncoding<T>;                                                       \
+    EXTERN template class nn::LearnedPositionalEncoding<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_TRANSFORMER_TEMPLATES)
 }

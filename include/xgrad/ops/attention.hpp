@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../config.hpp"
 #include "../core/creation.hpp"
 #include "activation.hpp"
 #include "dropout.hpp"
@@ -76,4 +77,14 @@ namespace xgrad
         xt::xarray<T> additive = detail::additive_from_bool<T>(attend_mask, false);
         return scaled_dot_product_attention(q, k, v, constant<T>(std::move(additive)), is_causal, dropout_p, rng);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_ATTENTION_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, bool, double, Generator&); \
+    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const xt::xarray<bool>&, bool, double, Generator&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_ATTENTION_TEMPLATES)
 }

@@ -2,6 +2,7 @@
 // scaled by 1/(1-p), so evaluation needs no rescaling and is the identity.
 #pragma once
 
+#include "../config.hpp"
 #include "../core/creation.hpp"
 #include "elementwise.hpp"
 
@@ -25,4 +26,13 @@ namespace xgrad
             m = detail::uniform01<double>(rng) >= p ? keep_scale : T(0);
         return mul(input, constant<T>(std::move(mask)));
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_DROPOUT_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template Tensor<T> dropout<T, Generator>(const Tensor<T>&, double, bool, Generator&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_DROPOUT_TEMPLATES)
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "../config.hpp"
 #include "../core/types.hpp"
 #include "elementwise.hpp"
 #include "shape.hpp"
@@ -66,4 +67,15 @@ namespace xgrad
     {
         return embedding(detail::indices_from(ids.value(), "embedding"), weight);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_EMBEDDING_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&);                                     \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&, std::int64_t);                       \
+    EXTERN template Tensor<T> embedding<T>(const Tensor<T>&, const Tensor<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_EMBEDDING_TEMPLATES)
 }

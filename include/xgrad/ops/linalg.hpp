@@ -3,6 +3,7 @@
 // materialises a transpose; and linear (x W^T + b), the product every dense layer makes.
 #pragma once
 
+#include "../config.hpp"
 #include "../kernels/gemm.hpp"
 #include "shape.hpp"
 
@@ -164,4 +165,14 @@ namespace xgrad
         const Tensor<T> product = matmul(input, weight, false, true);
         return bias.defined() ? add(product, bias) : product;
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_LINALG_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);                             \
+    EXTERN template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_LINALG_TEMPLATES)
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "../config.hpp"
 #include "activation.hpp"
 #include "elementwise.hpp"
 #include "reduce.hpp"
@@ -320,4 +321,20 @@ namespace xgrad
             label_smoothing > T(0) ? add(mul(target, T(1) - label_smoothing), label_smoothing / classes) : target;
         return detail::reduce_loss(neg(sum(mul(probs, log_softmax(logits, dim)), dim)), reduction);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_LOSS_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template Tensor<T> mse_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                            \
+    EXTERN template Tensor<T> l1_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                             \
+    EXTERN template Tensor<T> huber_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T);                       \
+    EXTERN template Tensor<T> binary_cross_entropy_with_logits<T>(const Tensor<T>&, const Tensor<T>&, Reduction, const Tensor<T>&); \
+    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const IndexArray&, Reduction, std::int64_t);             \
+    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, std::int64_t);              \
+    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const IndexArray&, Reduction, T, std::int64_t);     \
+    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T, std::int64_t);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_LOSS_TEMPLATES)
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "../config.hpp"
 #include "../kernels/pool.hpp"
 #include "../parallel.hpp"
 #include "shape.hpp"
@@ -267,4 +268,22 @@ namespace xgrad
     {
         return adaptive_avg_pool2d(x, Size2{output_size, output_size});
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_POOL_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                  \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2);                                                \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t);                                          \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                  \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2);                                                \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t);                                          \
+    EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, Size2);                                       \
+    EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, std::size_t);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_POOL_TEMPLATES)
 }

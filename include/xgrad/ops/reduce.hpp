@@ -6,6 +6,7 @@
 
 #include <xtensor/xsort.hpp>
 
+#include "../config.hpp"
 #include "../core/broadcast.hpp"
 #include "../kernels/reduce.hpp"
 #include "elementwise.hpp"
@@ -184,4 +185,18 @@ namespace xgrad
     {
         return logsumexp(x, Dims{dim}, keepdims);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_REDUCE_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template Tensor<T> sum<T>(const Tensor<T>&, const Dims&, bool);                                           \
+    EXTERN template Tensor<T> mean<T>(const Tensor<T>&, const Dims&, bool);                                          \
+    EXTERN template Tensor<T> max<T>(const Tensor<T>&, const Dims&, bool);                                           \
+    EXTERN template Tensor<T> min<T>(const Tensor<T>&, const Dims&, bool);                                           \
+    EXTERN template Tensor<T> var<T>(const Tensor<T>&, const Dims&, bool, std::size_t);                              \
+    EXTERN template Tensor<T> logsumexp<T>(const Tensor<T>&, const Dims&, bool);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_REDUCE_TEMPLATES)
 }

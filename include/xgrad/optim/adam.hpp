@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 
+#include "../config.hpp"
 #include "../kernels/optim.hpp"
 #include "optimizer.hpp"
 
@@ -108,12 +109,15 @@ namespace xgrad::optim
         }
 
         // g = grad + weight_decay * p, then the Adam update.
-        void step() override
-        {
-            this->for_each_parameter([](const AdamOptions& o, AdamState<T>& state, xt::xarray<T>& p,
-                                        const xt::xarray<T>& grad) { Adam::adam_update(o, state, p, grad, false); });
-        }
+        void step() override;
     };
+
+    template <class T>
+    void Adam<T>::step()
+    {
+        this->for_each_parameter([](const AdamOptions& o, AdamState<T>& state, xt::xarray<T>& p,
+                                    const xt::xarray<T>& grad) { Adam::adam_update(o, state, p, grad, false); });
+    }
 
     template <class T = float>
     class AdamW : public AdamBase<T, AdamWOptions>
@@ -127,10 +131,27 @@ namespace xgrad::optim
         }
 
         // p = p (1 - lr * weight_decay), then the Adam update with the plain gradient.
-        void step() override
-        {
-            this->for_each_parameter([](const AdamWOptions& o, AdamState<T>& state, xt::xarray<T>& p,
-                                        const xt::xarray<T>& grad) { AdamW::adam_update(o, state, p, grad, true); });
-        }
+        void step() override;
     };
+
+    template <class T>
+    void AdamW<T>::step()
+    {
+        this->for_each_parameter([](const AdamWOptions& o, AdamState<T>& state, xt::xarray<T>& p,
+                                    const xt::xarray<T>& grad) { AdamW::adam_update(o, state, p, grad, true); });
+    }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPTIM_ADAM_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template class optim::Optimizer<T, optim::AdamOptions, optim::AdamState<T>>;                              \
+    EXTERN template class optim::AdamBase<T, optim::AdamOptions>;                                                    \
+    EXTERN template class optim::Adam<T>;                                                                            \
+    EXTERN template class optim::Optimizer<T, optim::AdamWOptions, optim::AdamState<T>>;                             \
+    EXTERN template class optim::AdamBase<T, optim::AdamWOptions>;                                                   \
+    EXTERN template class optim::AdamW<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPTIM_ADAM_TEMPLATES)
 }

@@ -7,6 +7,7 @@
 
 #include <xtensor/xsort.hpp>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 
 namespace xgrad::optim
@@ -52,4 +53,14 @@ namespace xgrad::optim
                 g = xt::clip(g, static_cast<T>(-clip_value), static_cast<T>(clip_value));
             }
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPTIM_CLIP_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template double optim::clip_grad_norm_<T>(const std::vector<Tensor<T>>&, double, double);                 \
+    EXTERN template void optim::clip_grad_value_<T>(const std::vector<Tensor<T>>&, double);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPTIM_CLIP_TEMPLATES)
 }

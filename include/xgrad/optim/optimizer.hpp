@@ -132,43 +132,13 @@ namespace xgrad::optim
 
         // The optimizer's state, by name "<group>.<param>.<buffer>" plus "step": for checkpoints.  Step counts
         // are written as scalars of T, the format checkpoints have always had.
-        StateDict<T> state_dict() const
-        {
-            StateDict<T> saved;
-            saved.insert("step", xt::xarray<T>(static_cast<T>(step_count_)));
-            for (std::size_t g = 0; g < state_.size(); ++g)
-                for (std::size_t i = 0; i < state_[g].size(); ++i)
-                {
-                    const State& state = state_[g][i];
-                    const std::string prefix = std::to_string(g) + "." + std::to_string(i) + ".";
-                    if constexpr (State::counts_steps)
-                        if (state.step > 0)
-                            saved.insert(prefix + "step", xt::xarray<T>(static_cast<T>(state.step)));
-                    for (const auto& buffer : State::buffers())
-                        if (const auto& value = state.*buffer.member)
-                            saved.insert(prefix + buffer.name, *value);
-                }
-            return saved;
-        }
+        StateDict<T> state_dict() const;
 
         // Restores what state_dict() saved, treating it as untrusted: "step" and every per-parameter step count
         // a whole number in range; every other entry a buffer this optimizer keeps, of a parameter it has, with
         // that parameter's shape.  Everything is checked before anything changes: on a value_error or
         // shape_error (naming the entry) the optimizer is as it was.
-        void load_state_dict(const StateDict<T>& saved)
-        {
-            if (!saved.contains("step"))
-                throw value_error("optimizer load_state_dict: the state has no 'step' entry");
-            const std::size_t step_count = detail::saved_count("step", saved.at("step"));
-            std::vector<std::vector<State>> restored;
-            for (const auto& group : groups_)
-                restored.emplace_back(group.params.size());
-            for (const auto& [key, value] : saved)
-                if (key != "step")
-                    restore_entry(key, value, restored);
-            state_ = std::move(restored);
-            step_count_ = step_count;
-        }
+        void load_state_dict(const StateDict<T>& saved);
 
         std::size_t step_count() const { return step_count_; }
 
@@ -235,4 +205,40 @@ namespace xgrad::optim
         std::vector<std::vector<State>> state_;   // [group][param], as groups_
         std::size_t step_count_ = 0;
     };
+
+    template <class T, class Options, class State>
+    void Optimizer<T, Options, State>::load_state_dict(const StateDict<T>& saved)
+    {
+        if (!saved.contains("step"))
+            throw value_error("optimizer load_state_dict: the state has no 'step' entry");
+        const std::size_t step_count = detail::saved_count("step", saved.at("step"));
+        std::vector<std::vector<State>> restored;
+        for (const auto& group : groups_)
+            restored.emplace_back(group.params.size());
+        for (const auto& [key, value] : saved)
+            if (key != "step")
+                restore_entry(key, value, restored);
+        state_ = std::move(restored);
+        step_count_ = step_count;
+    }
+
+    template <class T, class Options, class State>
+    StateDict<T> Optimizer<T, Options, State>::state_dict() const
+    {
+        StateDict<T> saved;
+        saved.insert("step", xt::xarray<T>(static_cast<T>(step_count_)));
+        for (std::size_t g = 0; g < state_.size(); ++g)
+            for (std::size_t i = 0; i < state_[g].size(); ++i)
+            {
+                const State& state = state_[g][i];
+                const std::string prefix = std::to_string(g) + "." + std::to_string(i) + ".";
+                if constexpr (State::counts_steps)
+                    if (state.step > 0)
+                        saved.insert(prefix + "step", xt::xarray<T>(static_cast<T>(state.step)));
+                for (const auto& buffer : State::buffers())
+                    if (const auto& value = state.*buffer.member)
+                        saved.insert(prefix + buffer.name, *value);
+            }
+        return saved;
+    }
 }

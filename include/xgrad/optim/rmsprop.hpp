@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "../config.hpp"
 #include "optimizer.hpp"
 
 namespace xgrad::optim
@@ -48,33 +49,36 @@ namespace xgrad::optim
         {
         }
 
-        void step() override
-        {
-            this->for_each_parameter([](const RMSpropOptions& o, RMSpropState<T>& state, xt::xarray<T>& p,
-                                        const xt::xarray<T>& grad) {
-                const xt::xarray<T> g = o.weight_decay() != 0.0 ? xt::xarray<T>(grad + T(o.weight_decay()) * p) : grad;
-                xt::xarray<T>& v = detail::zeros_on_first_use(state.square_avg, p);
-                v = T(o.alpha()) * v + T(1.0 - o.alpha()) * g * g;
-                xt::xarray<T> denominator;
-                if (o.centered())
-                {
-                    xt::xarray<T>& mean_g = detail::zeros_on_first_use(state.grad_avg, p);
-                    mean_g = T(o.alpha()) * mean_g + T(1.0 - o.alpha()) * g;
-                    denominator = xt::sqrt(v - mean_g * mean_g) + T(o.eps());
-                }
-                else
-                    denominator = xt::sqrt(v) + T(o.eps());
-                if (o.momentum() > 0.0)
-                {
-                    xt::xarray<T>& velocity = detail::zeros_on_first_use(state.momentum_buffer, p);
-                    velocity = T(o.momentum()) * velocity + g / denominator;
-                    p -= T(o.lr()) * velocity;
-                }
-                else
-                    p -= T(o.lr()) * g / denominator;
-            });
-        }
+        void step() override;
     };
+
+    template <class T>
+    void RMSprop<T>::step()
+    {
+        this->for_each_parameter([](const RMSpropOptions& o, RMSpropState<T>& state, xt::xarray<T>& p,
+                                    const xt::xarray<T>& grad) {
+            const xt::xarray<T> g = o.weight_decay() != 0.0 ? xt::xarray<T>(grad + T(o.weight_decay()) * p) : grad;
+            xt::xarray<T>& v = detail::zeros_on_first_use(state.square_avg, p);
+            v = T(o.alpha()) * v + T(1.0 - o.alpha()) * g * g;
+            xt::xarray<T> denominator;
+            if (o.centered())
+            {
+                xt::xarray<T>& mean_g = detail::zeros_on_first_use(state.grad_avg, p);
+                mean_g = T(o.alpha()) * mean_g + T(1.0 - o.alpha()) * g;
+                denominator = xt::sqrt(v - mean_g * mean_g) + T(o.eps());
+            }
+            else
+                denominator = xt::sqrt(v) + T(o.eps());
+            if (o.momentum() > 0.0)
+            {
+                xt::xarray<T>& velocity = detail::zeros_on_first_use(state.momentum_buffer, p);
+                velocity = T(o.momentum()) * velocity + g / denominator;
+                p -= T(o.lr()) * velocity;
+            }
+            else
+                p -= T(o.lr()) * g / denominator;
+        });
+    }
 
     class AdagradOptions : public ChainedOptions<AdagradOptions>
     {
@@ -108,20 +112,35 @@ namespace xgrad::optim
         {
         }
 
-        void step() override
-        {
-            this->for_each_parameter([](const AdagradOptions& o, AdagradState<T>& state, xt::xarray<T>& p,
-                                        const xt::xarray<T>& grad) {
-                const xt::xarray<T> g = o.weight_decay() != 0.0 ? xt::xarray<T>(grad + T(o.weight_decay()) * p) : grad;
-                bool first = false;
-                xt::xarray<T>& sum_sq = detail::zeros_on_first_use(state.sum, p, &first);
-                if (first)
-                    sum_sq.fill(T(o.initial_accumulator_value()));
-                sum_sq += g * g;
-                const double t = static_cast<double>(++state.step);
-                const T lr = T(o.lr() / (1.0 + (t - 1.0) * o.lr_decay()));
-                p -= lr * g / (xt::sqrt(sum_sq) + T(o.eps()));
-            });
-        }
+        void step() override;
     };
+
+    template <class T>
+    void Adagrad<T>::step()
+    {
+        this->for_each_parameter([](const AdagradOptions& o, AdagradState<T>& state, xt::xarray<T>& p,
+                                    const xt::xarray<T>& grad) {
+            const xt::xarray<T> g = o.weight_decay() != 0.0 ? xt::xarray<T>(grad + T(o.weight_decay()) * p) : grad;
+            bool first = false;
+            xt::xarray<T>& sum_sq = detail::zeros_on_first_use(state.sum, p, &first);
+            if (first)
+                sum_sq.fill(T(o.initial_accumulator_value()));
+            sum_sq += g * g;
+            const double t = static_cast<double>(++state.step);
+            const T lr = T(o.lr() / (1.0 + (t - 1.0) * o.lr_decay()));
+            p -= lr * g / (xt::sqrt(sum_sq) + T(o.eps()));
+        });
+    }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPTIM_RMSPROP_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template class optim::Optimizer<T, optim::RMSpropOptions, optim::RMSpropState<T>>;                        \
+    EXTERN template class optim::RMSprop<T>;                                                                         \
+    EXTERN template class optim::Optimizer<T, optim::AdagradOptions, optim::AdagradState<T>>;                        \
+    EXTERN template class optim::Adagrad<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPTIM_RMSPROP_TEMPLATES)
 }

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "../config.hpp"
 #include "../kernels/optim.hpp"
 #include "optimizer.hpp"
 
@@ -44,17 +45,30 @@ namespace xgrad::optim
                 throw value_error("SGD: Nesterov momentum needs momentum > 0 and zero dampening");
         }
 
-        void step() override
-        {
-            this->for_each_parameter([](const SGDOptions& o, SGDState<T>& state, xt::xarray<T>& p,
-                                        const xt::xarray<T>& grad) {
-                bool first = false;
-                T* velocity = o.momentum() != 0.0
-                                  ? detail::zeros_on_first_use(state.momentum_buffer, p, &first).data()
-                                  : nullptr;
-                kernels::sgd_update<T>(p.size(), p.data(), grad.data(), velocity,
-                                       {o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), first});
-            });
-        }
+        void step() override;
     };
+
+    template <class T>
+    void SGD<T>::step()
+    {
+        this->for_each_parameter([](const SGDOptions& o, SGDState<T>& state, xt::xarray<T>& p,
+                                    const xt::xarray<T>& grad) {
+            bool first = false;
+            T* velocity = o.momentum() != 0.0
+                              ? detail::zeros_on_first_use(state.momentum_buffer, p, &first).data()
+                              : nullptr;
+            kernels::sgd_update<T>(p.size(), p.data(), grad.data(), velocity,
+                                   {o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), first});
+        });
+    }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPTIM_SGD_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template class optim::Optimizer<T, optim::SGDOptions, optim::SGDState<T>>;                                \
+    EXTERN template class optim::SGD<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPTIM_SGD_TEMPLATES)
 }

@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include "../config.hpp"
 #include "../io/safetensors.hpp"
 #include "fit.hpp"
 
@@ -275,4 +276,14 @@ namespace xgrad::train
         Scheduler& scheduler_;
         std::string monitor_;
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_TRAIN_CALLBACKS_TEMPLATES(EXTERN, T)                                                                   \
+    EXTERN template class train::EarlyStopping<T>;                                                                   \
+    EXTERN template class train::ModelCheckpoint<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_TRAIN_CALLBACKS_TEMPLATES)
 }

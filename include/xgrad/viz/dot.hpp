@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../config.hpp"
 #include "../core/tensor.hpp"
 #include "summary.hpp"
 
@@ -69,4 +70,13 @@ namespace xgrad::viz
         out << "}\n";
         return out.str();
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_VIZ_DOT_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template std::string viz::to_dot<T>(const Tensor<T>&, const viz::DotOptions&);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_VIZ_DOT_TEMPLATES)
 }

@@ -9,6 +9,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xsort.hpp>
 
+#include "../config.hpp"
+
 namespace xgrad::viz
 {
     template <class T>
@@ -29,4 +31,13 @@ namespace xgrad::viz
         out << "mean " << xt::mean(value)() << ", min " << xt::amin(value)() << ", max " << xt::amax(value)();
         return out.str();
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_VIZ_SUMMARY_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template std::string viz::summarize<T>(const xt::xarray<T>&, std::size_t);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_VIZ_SUMMARY_TEMPLATES)
 }

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "../config.hpp"
 #include "../core/autograd.hpp"
 #include "summary.hpp"
 
@@ -81,4 +82,13 @@ namespace xgrad::viz
         out << "Backward pass from " << label(loss) << ", seeded with dL/dL = 1\n";
         xgrad::detail::run_backward(std::vector<Tensor<T>>{loss}, seeds, retain_graph, false, true, {}, narrate);
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_VIZ_TRACE_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template void viz::trace_backward<T>(const Tensor<T>&, std::ostream&, bool);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_VIZ_TRACE_TEMPLATES)
 }
