@@ -5,13 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xgrad/nn/recurrent.hpp>
 #include <xgrad/xgrad.hpp>
 
 #include "test_support.hpp"
@@ -358,4 +359,133 @@ TEST_CASE_TEMPLATE("the recurrent layers and cells match PyTorch 1.13: outputs, 
 {
     for (const char* name : fixture_names)
         check_fixture<T>(name);
+}
+
+TEST_CASE("a padded batch gives each sequence what it gives alone: outputs zero past the length, final states at it")
+{
+    nn::LSTM<double> lstm(2, 3, nn::RecurrentOptions().num_layers(2).bidirectional(true).batch_first(true));
+    nn::GRU<double> gru(2, 3, nn::RecurrentOptions().bidirectional(true));
+    const nn::Lengths lengths{2, 5, 3};   // not sorted
+    const auto x = normal_leaf({3, 5, 2}, 11);   // (N, L, in), batch_first for the LSTM
+    const auto padded_lstm = lstm.forward(x, Tensor<double>(), Tensor<double>(), lengths);
+    const auto padded_gru = gru.forward(transpose(x, 0, 1), Tensor<double>(), lengths);
+    for (std::size_t b = 0; b < lengths.size(); ++b)
+    {
+        CAPTURE(b);
+        const Tensor<double> alone = narrow(narrow(x, 0, b, 1), 1, 0, lengths[b]);   // (1, length, in)
+        const auto lstm_alone = lstm.forward(alone, Tensor<double>(), Tensor<double>());
+        const auto gru_alone = gru.forward(transpose(alone, 0, 1), Tensor<double>());
+        const Tensor<double> lstm_row = narrow(padded_lstm.output, 0, b, 1);
+        check_close(narrow(lstm_row, 1, 0, lengths[b]).value(), lstm_alone.output.value(), 1e-12);
+        const Tensor<double> gru_column = narrow(padded_gru.output, 1, b, 1);
+        check_close(narrow(gru_column, 0, 0, lengths[b]).value(), gru_alone.output.value(), 1e-12);
+        if (lengths[b] < 5)
+        {
+            const double lstm_tail = sum(abs(narrow(lstm_row, 1, lengths[b], 5 - lengths[b]))).item();
+            const double gru_tail = sum(abs(narrow(gru_column, 0, lengths[b], 5 - lengths[b]))).item();
+            CHECK(lstm_tail == 0.0);
+            CHECK(gru_tail == 0.0);
+        }
+        check_close(narrow(padded_lstm.h_n, 1, b, 1).value(), lstm_alone.h_n.value(), 1e-12);
+        check_close(narrow(padded_lstm.c_n, 1, b, 1).value(), lstm_alone.c_n.value(), 1e-12);
+        check_close(narrow(padded_gru.h_n, 1, b, 1).value(), gru_alone.h_n.value(), 1e-12);
+    }
+}
+
+TEST_CASE("recurrent layers are Modules: names, printout, train/eval with dropout between layers, Sequential")
+{
+    nn::GRU<double> gru(3, 4, nn::RecurrentOptions().num_layers(2).dropout(0.5).bidirectional(true));
+    std::vector<std::string> names;
+    for (const auto& entry : gru.named_parameters())
+        names.push_back(entry.first);
+    CHECK(names == std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                            "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
+                                            "bias_hh_l0_reverse", "weight_ih_l1", "weight_hh_l1", "bias_ih_l1",
+                                            "bias_hh_l1", "weight_ih_l1_reverse", "weight_hh_l1_reverse",
+                                            "bias_ih_l1_reverse", "bias_hh_l1_reverse"});
+    CHECK(gru.named_parameters()[8].second.shape() == Shape{12, 8});   // layer 1 reads both directions
+    std::ostringstream printed;
+    printed << gru;
+    CHECK(printed.str() == "GRU(3, 4, num_layers=2, dropout=0.5, bidirectional=true)");
+    // Every parameter starts in U(-1/sqrt(H), 1/sqrt(H)) = U(-0.5, 0.5).
+    for (const auto& parameter : gru.parameters())
+        CHECK(xt::amax(xt::abs(parameter.value()))() <= 0.5);
+
+    const auto x = normal_leaf({5, 2, 3}, 21);
+    const Tensor<double> first = gru(x), second = gru(x);
+    CHECK_FALSE(xt::allclose(first.value(), second.value()));   // dropout after layer 0 differs between calls
+    gru.eval();
+    check_close(gru(x).value(), gru(x).value(), 1e-14);
+    // Dropout acts only between layers: one layer gives the same output in training and evaluation.
+    nn::LSTM<double> single(3, 4, nn::RecurrentOptions().dropout(0.5));
+    const Tensor<double> training = single(x);
+    single.eval();
+    check_close(single(x).value(), training.value(), 1e-14);
+
+    // A copy of the state dict into a fresh layer gives the same outputs.
+    nn::GRU<double> copy(3, 4, nn::RecurrentOptions().num_layers(2).dropout(0.5).bidirectional(true));
+    copy.load_state_dict(gru.state_dict());
+    copy.eval();
+    check_close(copy(x).value(), gru(x).value(), 1e-14);
+
+    // In a Sequential the layer's forward(input) gives the output sequence.
+    nn::Sequential<double> model;
+    model.push_back(nn::RNN<double>(3, 4, nn::RNNOptions().nonlinearity("relu")));
+    model.push_back(nn::Linear<double>(4, 2));
+    CHECK(model(x).shape() == Shape{5, 2, 2});
+    nn::LSTMCell<double> cell(3, 4, false);
+    std::ostringstream cell_printed;
+    cell_printed << cell;
+    CHECK(cell_printed.str() == "LSTMCell(3, 4, bias=false)");
+    CHECK(cell.state_dict().size() == 2);
+}
+
+TEST_CASE("recurrent layers and cells refuse bad settings, inputs, states and lengths with typed errors")
+{
+    check_error<value_error>([] { nn::RNN<float>(3, 4, nn::RNNOptions().nonlinearity("sigmoid")); },
+                             {"RNN", "nonlinearity", "sigmoid"});
+    check_error<value_error>([] { nn::RNNCell<float>(3, 4, true, "gelu"); }, {"RNNCell", "gelu"});
+    check_error<value_error>([] { nn::LSTM<float>(3, 0); }, {"LSTM", "hidden_size"});
+    check_error<value_error>([] { nn::GRU<float>(3, 4, nn::RecurrentOptions().num_layers(0)); }, {"GRU", "num_layers"});
+    check_error<value_error>([] { nn::GRU<float>(3, 4, nn::RecurrentOptions().dropout(1.5)); }, {"GRU", "dropout", "1.5"});
+    check_error<value_error>([] { nn::GRUCell<float>(0, 4); }, {"GRUCell", "input_size"});
+
+    nn::LSTM<double> lstm(3, 4, nn::RecurrentOptions().num_layers(2));
+    const auto x = normal_leaf({5, 2, 3}, 1);
+    check_error<shape_error>([&] { lstm(normal_leaf({5, 2, 2, 3}, 2)); }, {"LSTM(3, 4, num_layers=2)", "(5, 2, 2, 3)"});
+    check_error<shape_error>([&] { lstm(normal_leaf({5, 2, 4}, 2)); }, {"LSTM", "(L, N, 3)", "(5, 2, 4)"});
+    check_error<shape_error>([&] { lstm(Tensor<double>(xt::xarray<double>::from_shape({0, 2, 3}))); },
+                             {"LSTM", "empty", "(0, 2, 3)"});
+    const auto h0 = normal_leaf({2, 2, 4}, 3);
+    check_error<shape_error>([&] { lstm.forward(x, normal_leaf({1, 2, 4}, 3), normal_leaf({1, 2, 4}, 4)); },
+                             {"LSTM", "h0", "(2, 2, 4)", "(1, 2, 4)"});
+    check_error<shape_error>([&] { lstm.forward(x, h0, normal_leaf({2, 3, 4}, 4)); }, {"LSTM", "c0", "(2, 3, 4)"});
+    check_error<value_error>([&] { lstm.forward(x, h0, Tensor<double>()); }, {"LSTM", "h0 and c0"});
+    check_error<value_error>([&] { lstm.forward(x, h0, h0, {5, 1, 2}); }, {"LSTM", "3 lengths", "batch of 2"});
+    check_error<value_error>([&] { lstm.forward(x, h0, h0, {6, 1}); }, {"LSTM", "[1, 5]", "6"});
+    check_error<value_error>([&] { lstm.forward(x, h0, h0, {0, 1}); }, {"LSTM", "[1, 5]", "0"});
+
+    nn::GRU<double> gru(3, 4, nn::RecurrentOptions().batch_first(true).bidirectional(true));
+    check_error<shape_error>([&] { gru(normal_leaf({2, 5, 4}, 5)); }, {"GRU", "(N, L, 3)", "(2, 5, 4)"});
+    check_error<shape_error>([&] { gru.forward(normal_leaf({5, 3}, 5), normal_leaf({2, 1, 4}, 6)); },
+                             {"GRU", "h0", "(2, 4)", "(2, 1, 4)"});
+
+    nn::LSTMCell<double> cell(3, 4);
+    check_error<shape_error>([&] { cell(normal_leaf({2, 5}, 7)); }, {"LSTMCell(3, 4)", "(N, 3)", "(2, 5)"});
+    check_error<shape_error>([&] { cell.forward(normal_leaf({2, 3}, 7), {normal_leaf({2, 5}, 8), normal_leaf({2, 5}, 9)}); },
+                             {"LSTMCell", "h must be (2, 4)", "(2, 5)"});
+    check_error<value_error>([&] { cell.forward(normal_leaf({2, 3}, 7), {normal_leaf({2, 4}, 8), Tensor<double>()}); },
+                             {"LSTMCell", "both h and c"});
+    nn::RNNCell<double> rnn_cell(3, 4);
+    check_error<shape_error>([&] { rnn_cell.forward(normal_leaf({3}, 7), normal_leaf({1, 4}, 8)); },
+                             {"RNNCell", "h must be (4,)", "(1, 4)"});
+
+    // The op itself names the cell and the shapes.
+    const auto gates = normal_leaf({5, 2, 12}, 10), w = normal_leaf({12, 4}, 11);
+    check_error<shape_error>([&] { recurrence(RecurrentCell::gru, gates, normal_leaf({2, 3}, 12), Tensor<double>(), w, Tensor<double>()); },
+                             {"recurrence(GRU)", "h0 must be (2, 4)", "(2, 3)"});
+    check_error<shape_error>([&] { recurrence(RecurrentCell::lstm, gates, normal_leaf({2, 4}, 12), Tensor<double>(), w, Tensor<double>()); },
+                             {"recurrence(LSTM)", "weight_hh must be (4H, H)", "(12, 4)"});
+    CHECK_THROWS_AS(recurrence(RecurrentCell::gru, gates, normal_leaf({2, 4}, 12), Tensor<double>(), w, Tensor<double>(), {5, 6}),
+                    value_error);
 }

@@ -351,8 +351,9 @@ namespace xgrad::nn
                 const bool lstm = cell_ == RecurrentCell::lstm;
                 const Tensor<T> sequence = reshape(input, Dims{1, static_cast<std::ptrdiff_t>(rows),
                                                                static_cast<std::ptrdiff_t>(input_size_)});   // (1, N, in)
-                const LSTMOutput<T> run = run_direction(cell_, {weight_ih, weight_hh, bias_ih, bias_hh}, sequence,
-                                                        state(h, "h"), lstm ? state(c, "c") : Tensor<T>(), {}, false);
+                const Tensor<T> h0 = state(h, "h"), c0 = lstm ? state(c, "c") : Tensor<T>();
+                const LSTMOutput<T> run = run_direction(cell_, {weight_ih, weight_hh, bias_ih, bias_hh}, sequence, h0, c0,
+                                                        {}, false);
                 const auto finish = [&](const Tensor<T>& s) { return batched ? s : squeeze(s, 0); };
                 return {finish(run.h_n), lstm ? finish(run.c_n) : Tensor<T>()};
             }
