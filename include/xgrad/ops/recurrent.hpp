@@ -105,8 +105,9 @@ namespace xgrad
             const T* h_prev = s == 0 ? h0.value().data() : h_all + previous(t) * plane;
             const T* c_prev = !lstm ? nullptr : s == 0 ? c0.value().data() : c_all + previous(t) * plane;
             // hidden_gates = h_prev W_hh^T + b_hh   (N, G·H)
-            for (std::size_t row = 0; row < rows && bias_hh.defined(); ++row)
-                std::copy_n(bias_hh.value().data(), gates, hidden_gates.data() + row * gates);
+            if (bias_hh.defined())
+                for (std::size_t row = 0; row < rows; ++row)
+                    std::copy_n(bias_hh.value().data(), gates, hidden_gates.data() + row * gates);
             kernels::gemm<T>(false, true, rows, gates, hidden, T(1), h_prev, hidden, weight_hh.value().data(), hidden,
                              bias_hh.defined() ? T(1) : T(0), hidden_gates.data(), gates);
             T* h = h_all + t * plane;
