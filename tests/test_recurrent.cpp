@@ -309,8 +309,12 @@ namespace
         const auto outputs = run(*module, type, inputs, lengths);
 
         Tensor<T> loss;
-        for (const auto& [key, expected] : fixture.at("outputs").items())
+        for (const auto& entry : fixture.at("outputs").items())
         {
+            // (a named entry, not a structured binding: doctest's macros capture in lambdas, and clang 14
+            // refuses structured bindings there)
+            const std::string key = entry.key();
+            const json& expected = entry.value();
             const auto found = outputs.find(key);
             REQUIRE_MESSAGE(found != outputs.end(), "no " << key);
             check_matches(name + " " + key, found->second.value(), read_array<T>(expected));

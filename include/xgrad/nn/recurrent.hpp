@@ -223,14 +223,14 @@ namespace xgrad::nn
                     for (std::size_t direction = 0; direction < directions(); ++direction)
                     {
                         const std::size_t index = layer * directions() + direction;
-                        const LSTMOutput<T> run = run_direction(cell_, weights_[index], layer_input,
+                        const LSTMOutput<T> ran = run_direction(cell_, weights_[index], layer_input,
                                                                 initial(h_init, index),
                                                                 lstm ? initial(c_init, index) : Tensor<T>(), lengths,
                                                                 direction == 1);
-                        outputs.push_back(run.output);
-                        h_n.push_back(run.h_n);
+                        outputs.push_back(ran.output);
+                        h_n.push_back(ran.h_n);
                         if (lstm)
-                            c_n.push_back(run.c_n);
+                            c_n.push_back(ran.c_n);
                     }
                     layer_input = outputs.size() == 1 ? outputs[0] : cat(outputs, 2);   // (L, N, D·H)
                     if (layer + 1 < num_layers_)
@@ -352,10 +352,10 @@ namespace xgrad::nn
                 const Tensor<T> sequence = reshape(input, Dims{1, static_cast<std::ptrdiff_t>(rows),
                                                                static_cast<std::ptrdiff_t>(input_size_)});   // (1, N, in)
                 const Tensor<T> h0 = state(h, "h"), c0 = lstm ? state(c, "c") : Tensor<T>();
-                const LSTMOutput<T> run = run_direction(cell_, {weight_ih, weight_hh, bias_ih, bias_hh}, sequence, h0, c0,
-                                                        {}, false);
+                const LSTMOutput<T> stepped = run_direction(cell_, {weight_ih, weight_hh, bias_ih, bias_hh}, sequence,
+                                                            h0, c0, {}, false);
                 const auto finish = [&](const Tensor<T>& s) { return batched ? s : squeeze(s, 0); };
-                return {finish(run.h_n), lstm ? finish(run.c_n) : Tensor<T>()};
+                return {finish(stepped.h_n), lstm ? finish(stepped.c_n) : Tensor<T>()};
             }
 
         private:
@@ -382,8 +382,8 @@ namespace xgrad::nn
         // h0: (D·num_layers, N, H), or undefined for zeros.
         RecurrentOutput<T> forward(const Tensor<T>& input, const Tensor<T>& h0, const Lengths& lengths = {})
         {
-            const LSTMOutput<T> run = this->run(input, h0, Tensor<T>(), lengths);
-            return {run.output, run.h_n};
+            const LSTMOutput<T> ran = this->run(input, h0, Tensor<T>(), lengths);
+            return {ran.output, ran.h_n};
         }
     };
 
@@ -421,8 +421,8 @@ namespace xgrad::nn
         Tensor<T> forward(const Tensor<T>& input) override { return forward(input, Tensor<T>()).output; }
         RecurrentOutput<T> forward(const Tensor<T>& input, const Tensor<T>& h0, const Lengths& lengths = {})
         {
-            const LSTMOutput<T> run = this->run(input, h0, Tensor<T>(), lengths);
-            return {run.output, run.h_n};
+            const LSTMOutput<T> ran = this->run(input, h0, Tensor<T>(), lengths);
+            return {ran.output, ran.h_n};
         }
     };
 
