@@ -13,4 +13,5 @@
 #include "nn/attention.hpp"
 #include "nn/conv.hpp"
 #include "nn/pool.hpp"
+#include "nn/recurrent.hpp"
 #include "nn/transformer.hpp"

@@ -25,6 +25,7 @@
 #include "ops/loss.hpp"
 #include "ops/norm.hpp"
 #include "ops/pool.hpp"
+#include "ops/recurrent.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 
