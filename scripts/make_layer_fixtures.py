@@ -16,6 +16,7 @@ The fixtures are committed; building and running the tests never needs PyTorch. 
     "state_after": buffers after the forward pass (batch norm's running statistics, train mode)
 
 Every tensor is {"shape": [...], "data": [...]} in row-major order.  All numbers are computed in float64.
+New cases go at the end of main(), so that the random draws of the earlier ones stay the same.
 """
 import json
 import os
@@ -161,6 +162,39 @@ def main():
     write_case("mlp_cross_entropy", m, {"x": randn(5, 4)}, lambda m, i: m(i["x"]),
                loss_of=lambda out: F.cross_entropy(out, target), extra={"target": tensor(target)})
 
+    # MultiheadAttention with float masks and need_weights=True.  Each case's output is the attention's output
+    # and its weights, flattened and joined (torch.cat), so that the probe's loss reaches both.
+    def output_and_weights(pair):
+        return torch.cat([pair[0].reshape(-1), pair[1].reshape(-1)])
+
+    # MultiheadAttention(6, 3), self-attention with a float (additive) attn_mask and a boolean key padding
+    # mask; head-averaged weights
+    m = nn.MultiheadAttention(6, 3, batch_first=True).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, False, False, True], [False, False, False, False]])
+    write_case("mha_float_mask", m, {"x": randn(2, 4, 6), "float_attn_mask": randn(4, 4) * 2,
+                                     "key_padding_mask": padding},
+               lambda m, i: output_and_weights(m(i["x"], i["x"], i["x"], key_padding_mask=i["key_padding_mask"],
+                                                 attn_mask=i["float_attn_mask"])))
+
+    # MultiheadAttention(4, 2), cross-attention with a float key_padding_mask alone; weights per head
+    # (average_attn_weights=False)
+    m = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    randomise(m, g)
+    write_case("mha_weights_per_head", m, {"q": randn(2, 3, 4), "k": randn(2, 5, 4), "v": randn(2, 5, 4),
+                                           "float_key_padding_mask": randn(2, 5) * 2},
+               lambda m, i: output_and_weights(m(i["q"], i["k"], i["v"], key_padding_mask=i["float_key_padding_mask"],
+                                                 average_attn_weights=False)))
+
+    # MultiheadAttention(4, 2), self-attention with a float (N * num_heads, L, S) attn_mask and a boolean key
+    # padding mask; head-averaged weights
+    m = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, True, False], [False, False, False]])
+    write_case("mha_weights_averaged", m, {"x": randn(2, 3, 4), "float_attn_mask": randn(4, 3, 3),
+                                           "key_padding_mask": padding},
+               lambda m, i: output_and_weights(m(i["x"], i["x"], i["x"], key_padding_mask=i["key_padding_mask"],
+                                                 attn_mask=i["float_attn_mask"])))
 
 if __name__ == "__main__":
     main()

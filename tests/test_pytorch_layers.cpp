@@ -183,6 +183,44 @@ TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, caus
     }
 }
 
+// The attention's output and weights flattened and joined, as the fixtures' torch.cat.
+template <class T>
+Tensor<T> output_and_weights(const nn::AttentionOutput<T>& attended)
+{
+    return cat({reshape(attended.output, {-1}), reshape(attended.weights, {-1})});
+}
+
+TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch with float masks, returning the attention weights", T, float,
+                   double)
+{
+    SUBCASE("float (L, S) attn_mask and boolean key padding mask, weights averaged over the heads")
+    {
+        nn::MultiheadAttention<T> attention(6, 3);
+        check_case<T>("mha_float_mask", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return output_and_weights(attention.forward_with_weights(
+                x, x, x, read_mask(f.at("inputs").at("key_padding_mask")), in.at("float_attn_mask")));
+        });
+    }
+    SUBCASE("float key padding mask, weights per head")
+    {
+        nn::MultiheadAttention<T> attention(4, 2);
+        check_case<T>("mha_weights_per_head", attention, [&](const json&, Inputs<T>& in) {
+            return output_and_weights(attention.forward_with_weights(in.at("q"), in.at("k"), in.at("v"),
+                                                                     in.at("float_key_padding_mask"), {}, false));
+        });
+    }
+    SUBCASE("float (N * num_heads, L, S) attn_mask and boolean key padding mask, weights averaged")
+    {
+        nn::MultiheadAttention<T> attention(4, 2);
+        check_case<T>("mha_weights_averaged", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return output_and_weights(attention.forward_with_weights(
+                x, x, x, read_mask(f.at("inputs").at("key_padding_mask")), in.at("float_attn_mask")));
+        });
+    }
+}
+
 TEST_CASE_TEMPLATE("TransformerEncoderLayer agrees with torch (post-norm relu, pre-norm gelu, dropout 0)", T, float,
                    double)
 {

@@ -72,8 +72,8 @@ namespace xgrad::nn
         }
 
         // src: (N, L, d_model).  Masks as MultiheadAttention's.
-        Tensor<T> forward(const Tensor<T>& src, const std::optional<xt::xarray<bool>>& src_mask,
-                          const std::optional<xt::xarray<bool>>& src_key_padding_mask = std::nullopt,
+        Tensor<T> forward(const Tensor<T>& src, const AttentionMask<T>& src_mask,
+                          const AttentionMask<T>& src_key_padding_mask = {},
                           bool is_causal = false)
         {
             if (src.ndim() != 3 || src.shape(2) != options_.d_model)
@@ -129,8 +129,8 @@ namespace xgrad::nn
                 norm = this->register_module("norm", LayerNorm<T>(layer.options().d_model, layer.options().layer_norm_eps));
         }
 
-        Tensor<T> forward(const Tensor<T>& src, const std::optional<xt::xarray<bool>>& mask,
-                          const std::optional<xt::xarray<bool>>& src_key_padding_mask = std::nullopt,
+        Tensor<T> forward(const Tensor<T>& src, const AttentionMask<T>& mask,
+                          const AttentionMask<T>& src_key_padding_mask = {},
                           bool is_causal = false)
         {
             Tensor<T> x = src;
