@@ -221,9 +221,37 @@ def shape_chain():
             {"select": select, "gather_index": gather_index, "mask": mask, "condition": condition}, f)
 
 
+def cross_entropy_weighted():
+    logits = randn(5, 4, scale=1.5)
+    spatial = randn(2, 4, 3, scale=1.5)
+    target = torch.tensor([3, -100, 0, 2, 3])
+    other_target = torch.tensor([3, 1, 0, 2, 3])   # for ignore_index 3 and 0
+    labels = torch.tensor([[0, 1, -100], [3, 3, 2]])
+    probs = torch.softmax(randn(2, 4, 3), dim=1)
+    weight = uniform(4, low=0.2, high=2.0)
+
+    def f(inputs, constants):
+        z, s = inputs
+        t, u, w = constants["target"], constants["other_target"], constants["weight"]
+        return (F.cross_entropy(z, t, weight=w, reduction="none", label_smoothing=0.2)
+                + F.cross_entropy(z, t, weight=w, label_smoothing=0.3)
+                + 0.1 * F.cross_entropy(z, t, weight=w, reduction="sum", label_smoothing=0.1)
+                + F.cross_entropy(z, u, weight=w, ignore_index=3)
+                + F.nll_loss(F.log_softmax(z, dim=1), t, weight=w)
+                + 0.5 * F.nll_loss(F.log_softmax(z, dim=1), u, weight=w, reduction="sum", ignore_index=0)
+                + F.cross_entropy(s, constants["labels"], weight=w, label_smoothing=0.25)
+                + F.cross_entropy(s, constants["probs"], weight=w, label_smoothing=0.1))
+
+    return ("ce(z,t,w,none,smoothing=.2) + ce(z,t,w,smoothing=.3) + 0.1*ce(z,t,w,sum,smoothing=.1) "
+            "+ ce(z,u,w,ignore_index=3) + nll(log_softmax(z,1),t,w) + 0.5*nll(...,u,w,sum,ignore_index=0) "
+            "+ ce(s,labels,w,smoothing=.25) + ce(s,soft,w,smoothing=.1), class weights w, t with ignore_index -100",
+            [logits, spatial], {"target": target, "other_target": other_target, "labels": labels, "probs": probs,
+             "weight": weight}, f)
+
+
 CASES = [reduce_chain, reduce_keepdims, elementwise_chain, activations, matmul_broadcast, matmul_transposes,
          matmul_1d, mlp_cross_entropy, attention_softmax, log_softmax_logsumexp, regression_losses,
-         bce_with_logits, cross_entropy_variants, cross_entropy_spatial, shape_chain]
+         bce_with_logits, cross_entropy_variants, cross_entropy_spatial, shape_chain, cross_entropy_weighted]
 
 
 def make(case, seed):

@@ -16,6 +16,7 @@ The fixtures are committed; building and running the tests never needs PyTorch. 
     "state_after": buffers after the forward pass (batch norm's running statistics, train mode)
 
 Every tensor is {"shape": [...], "data": [...]} in row-major order.  All numbers are computed in float64.
+New cases go at the end of main(), so that the random draws of the earlier ones stay the same.
 """
 import json
 import os
@@ -44,7 +45,7 @@ def randomise(module, generator):
     with torch.no_grad():
         for name, p in module.named_parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * 0.5)
-            if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+            if name.endswith(("norm1.weight", "norm2.weight", "norm3.weight", "norm.weight")):
                 p.add_(1.0)
         for name, b in module.named_buffers():
             if name.endswith("running_mean"):
@@ -161,6 +162,105 @@ def main():
     write_case("mlp_cross_entropy", m, {"x": randn(5, 4)}, lambda m, i: m(i["x"]),
                loss_of=lambda out: F.cross_entropy(out, target), extra={"target": tensor(target)})
 
+    # MultiheadAttention with float masks and need_weights=True.  Each case's output is the attention's output
+    # and its weights, flattened and joined (torch.cat), so that the probe's loss reaches both.
+    def output_and_weights(pair):
+        return torch.cat([pair[0].reshape(-1), pair[1].reshape(-1)])
+
+    # MultiheadAttention(6, 3), self-attention with a float (additive) attn_mask and a boolean key padding
+    # mask; head-averaged weights
+    m = nn.MultiheadAttention(6, 3, batch_first=True).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, False, False, True], [False, False, False, False]])
+    write_case("mha_float_mask", m, {"x": randn(2, 4, 6), "float_attn_mask": randn(4, 4) * 2,
+                                     "key_padding_mask": padding},
+               lambda m, i: output_and_weights(m(i["x"], i["x"], i["x"], key_padding_mask=i["key_padding_mask"],
+                                                 attn_mask=i["float_attn_mask"])))
+
+    # MultiheadAttention(4, 2), cross-attention with a float key_padding_mask alone; weights per head
+    # (average_attn_weights=False)
+    m = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    randomise(m, g)
+    write_case("mha_weights_per_head", m, {"q": randn(2, 3, 4), "k": randn(2, 5, 4), "v": randn(2, 5, 4),
+                                           "float_key_padding_mask": randn(2, 5) * 2},
+               lambda m, i: output_and_weights(m(i["q"], i["k"], i["v"], key_padding_mask=i["float_key_padding_mask"],
+                                                 average_attn_weights=False)))
+
+    # MultiheadAttention(4, 2), self-attention with a float (N * num_heads, L, S) attn_mask and a boolean key
+    # padding mask; head-averaged weights
+    m = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    randomise(m, g)
+    padding = torch.tensor([[False, True, False], [False, False, False]])
+    write_case("mha_weights_averaged", m, {"x": randn(2, 3, 4), "float_attn_mask": randn(4, 3, 3),
+                                           "key_padding_mask": padding},
+               lambda m, i: output_and_weights(m(i["x"], i["x"], i["x"], key_padding_mask=i["key_padding_mask"],
+                                                 attn_mask=i["float_attn_mask"])))
+
+    # Decoders.  Boolean masks are stored as 0/1; float masks are named "float_*" (and get gradients); the
+    # causal float mask, -inf above the diagonal, is not stored: both sides build it with
+    # generate_square_subsequent_mask.
+    def causal(size):
+        return nn.Transformer.generate_square_subsequent_mask(size).double()
+
+    # TransformerDecoderLayer(4, 2), post-norm relu: boolean causal tgt_mask, float memory_mask, both key
+    # padding masks
+    m = nn.TransformerDecoderLayer(4, 2, dim_feedforward=6, dropout=0.0, activation="relu",
+                                   batch_first=True, norm_first=False).double()
+    randomise(m, g)
+    write_case("decoder_layer_post_relu", m,
+               {"tgt": randn(2, 3, 4), "memory": randn(2, 5, 4),
+                "tgt_mask": torch.triu(torch.ones(3, 3, dtype=torch.bool), diagonal=1),
+                "float_memory_mask": randn(3, 5),
+                "tgt_key_padding_mask": torch.tensor([[False, False, False], [False, False, True]]),
+                "memory_key_padding_mask": torch.tensor([[False, False, False, False, True],
+                                                         [False, True, False, False, False]])},
+               lambda m, i: m(i["tgt"], i["memory"], tgt_mask=i["tgt_mask"], memory_mask=i["float_memory_mask"],
+                              tgt_key_padding_mask=i["tgt_key_padding_mask"],
+                              memory_key_padding_mask=i["memory_key_padding_mask"]))
+
+    # TransformerDecoderLayer(6, 3), pre-norm gelu, sequence-first (batch_first=False): float causal tgt_mask,
+    # boolean tgt key padding mask, float memory key padding mask
+    m = nn.TransformerDecoderLayer(6, 3, dim_feedforward=5, dropout=0.0, activation="gelu",
+                                   batch_first=False, norm_first=True).double()
+    randomise(m, g)
+    write_case("decoder_layer_pre_gelu_seq_first", m,
+               {"tgt": randn(4, 2, 6), "memory": randn(3, 2, 6),
+                "tgt_key_padding_mask": torch.tensor([[False, False, False, True], [False, False, False, False]]),
+                "float_memory_key_padding_mask": randn(2, 3)},
+               lambda m, i: m(i["tgt"], i["memory"], tgt_mask=causal(4),
+                              tgt_key_padding_mask=i["tgt_key_padding_mask"],
+                              memory_key_padding_mask=i["float_memory_key_padding_mask"]))
+
+    # TransformerDecoder: 2 post-norm layers (copies of one) and a final LayerNorm, causal tgt_mask and a
+    # boolean memory_mask
+    layer = nn.TransformerDecoderLayer(4, 2, dim_feedforward=5, dropout=0.0, batch_first=True).double()
+    randomise(layer, g)
+    m = nn.TransformerDecoder(layer, 2, norm=nn.LayerNorm(4).double()).double()
+    randomise(m, g)
+    write_case("decoder", m,
+               {"tgt": randn(2, 3, 4), "memory": randn(2, 4, 4),
+                "memory_mask": torch.tensor([[False, True, False, False], [False, False, False, True],
+                                             [True, False, False, False]])},
+               lambda m, i: m(i["tgt"], i["memory"], tgt_mask=causal(3), memory_mask=i["memory_mask"]))
+
+    # Transformer(d_model=4, nhead=2, 2 encoder and 2 decoder layers, dim_feedforward=6, dropout 0,
+    # batch_first): every mask kind
+    m = nn.Transformer(d_model=4, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=6,
+                       dropout=0.0, batch_first=True).double()
+    randomise(m, g)
+    write_case("transformer", m,
+               {"src": randn(2, 5, 4), "tgt": randn(2, 3, 4), "float_src_mask": randn(5, 5),
+                "memory_mask": torch.tensor([[False, False, True, False, False], [False, False, False, False, False],
+                                             [False, True, False, False, False]]),
+                "src_key_padding_mask": torch.tensor([[False, False, False, False, True],
+                                                      [False, False, False, False, False]]),
+                "tgt_key_padding_mask": torch.tensor([[False, False, False], [False, False, True]]),
+                "memory_key_padding_mask": torch.tensor([[False, False, False, True, True],
+                                                         [False, False, False, False, False]])},
+               lambda m, i: m(i["src"], i["tgt"], src_mask=i["float_src_mask"], tgt_mask=causal(3),
+                              memory_mask=i["memory_mask"], src_key_padding_mask=i["src_key_padding_mask"],
+                              tgt_key_padding_mask=i["tgt_key_padding_mask"],
+                              memory_key_padding_mask=i["memory_key_padding_mask"]))
 
 if __name__ == "__main__":
     main()

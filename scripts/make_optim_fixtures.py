@@ -117,6 +117,22 @@ SCHEDULERS = [
     ("plateau_max", "ReduceLROnPlateau", {"mode": "max", "factor": 0.1, "patience": 1}),
     # Reductions smaller than torch's eps (1e-8) are not applied.
     ("plateau_tiny_lr", "ReduceLROnPlateau", {"mode": "min", "factor": 0.5, "patience": 0}),
+    # OneCycleLR over all SCHEDULER_STEPS steps; "momentums" holds the cycled SGD momentum
+    ("one_cycle_cos", "OneCycleLR", {"max_lr": 0.5, "total_steps": 14}),
+    ("one_cycle_linear_three_phase", "OneCycleLR",
+     {"max_lr": 0.3, "total_steps": 14, "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 10.0,
+      "final_div_factor": 100.0, "three_phase": True, "base_momentum": 0.8, "max_momentum": 0.9}),
+    ("one_cycle_no_momentum", "OneCycleLR",
+     {"max_lr": 0.2, "total_steps": 20, "pct_start": 0.4, "cycle_momentum": False}),
+    # SequentialLR: the schedulers as [kind, args], built in order on the optimizer, as a user would
+    ("sequential_warmup_cosine", "SequentialLR",
+     {"schedulers": [["LinearLR", {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 3}],
+                     ["CosineAnnealingLR", {"T_max": 8, "eta_min": 0.001}]],
+      "milestones": [3]}),
+    ("sequential_three", "SequentialLR",
+     {"schedulers": [["ExponentialLR", {"gamma": 0.8}], ["LinearLR", {"start_factor": 0.5, "total_iters": 3}],
+                     ["StepLR", {"step_size": 2, "gamma": 0.5}]],
+      "milestones": [2, 6]}),
 ]
 SCHEDULER_STEPS = 14
 PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.895, 0.9, 0.92, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.4]
@@ -127,9 +143,14 @@ def run_scheduler(name, kind, args):
     base_lrs = [1e-8, 4e-8] if name == "plateau_tiny_lr" else [0.1, 0.02]
     params = [p.clone().requires_grad_(True) for p in initial]
     optimizer = torch.optim.SGD([{"params": [params[0]], "lr": base_lrs[0]}, {"params": [params[1]], "lr": base_lrs[1]}])
-    scheduler = getattr(torch.optim.lr_scheduler, kind)(optimizer, **args)
+    if kind == "SequentialLR":
+        parts = [getattr(torch.optim.lr_scheduler, k)(optimizer, **a) for k, a in args["schedulers"]]
+        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, parts, args["milestones"])
+    else:
+        scheduler = getattr(torch.optim.lr_scheduler, kind)(optimizer, **args)
     case = {"name": name, "scheduler": kind, "args": args, "base_lrs": base_lrs}
     lrs = [[g["lr"] for g in optimizer.param_groups]]
+    momentums = [[g["momentum"] for g in optimizer.param_groups]]
     metrics = PLATEAU_MAX_METRICS if args.get("mode") == "max" else PLATEAU_METRICS
     for step in range(SCHEDULER_STEPS):
         optimizer.step()
@@ -138,6 +159,9 @@ def run_scheduler(name, kind, args):
         else:
             scheduler.step()
         lrs.append([g["lr"] for g in optimizer.param_groups])
+        momentums.append([g["momentum"] for g in optimizer.param_groups])
+    if kind == "OneCycleLR":
+        case["momentums"] = momentums
     if kind == "ReduceLROnPlateau":
         case["metrics"] = metrics
     case["lrs"] = lrs

@@ -13,6 +13,7 @@
 #include <xgrad/nn/transformer.hpp>
 #include <xgrad/nn/init.hpp>
 #include <xgrad/nn/regularization.hpp>
+#include <xgrad/nn/recurrent.hpp>
 
 namespace xgrad
 {
@@ -29,4 +30,5 @@ namespace xgrad
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_NN_TRANSFORMER_TEMPLATES)
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_NN_INIT_TEMPLATES)
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_NN_REGULARIZATION_TEMPLATES)
+    XGRAD_INSTANTIATE_TEMPLATES(XGRAD_NN_RECURRENT_TEMPLATES)
 }

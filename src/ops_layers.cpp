@@ -1,4 +1,5 @@
-// The ops behind the layers: matmul, convolution, pooling, norms, embedding, attention, dropout, shapes.
+// The ops behind the layers: matmul, convolution, pooling, norms, embedding, attention, dropout, shapes,
+// the recurrence.
 // Compiled mode: instantiated once here, declared `extern template` by the headers (config.hpp).
 #include <xgrad/ops/linalg.hpp>
 #include <xgrad/ops/conv.hpp>
@@ -8,6 +9,7 @@
 #include <xgrad/ops/attention.hpp>
 #include <xgrad/ops/dropout.hpp>
 #include <xgrad/ops/shape.hpp>
+#include <xgrad/ops/recurrent.hpp>
 
 namespace xgrad
 {
@@ -19,4 +21,5 @@ namespace xgrad
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_OPS_ATTENTION_TEMPLATES)
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_OPS_DROPOUT_TEMPLATES)
     XGRAD_INSTANTIATE_TEMPLATES(XGRAD_OPS_SHAPE_TEMPLATES)
+    XGRAD_INSTANTIATE_TEMPLATES(XGRAD_OPS_RECURRENT_TEMPLATES)
 }

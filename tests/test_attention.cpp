@@ -150,6 +150,76 @@ TEST_CASE("MultiheadAttention: gradients w.r.t. inputs and every parameter match
     }
 }
 
+TEST_CASE("MultiheadAttention with float masks: gradients w.r.t. inputs, masks and every parameter match finite "
+          "differences, second derivatives too")
+{
+    nn::MultiheadAttention<double> attention(4, 2);
+    {
+        NoGradGuard no_grad;
+        attention.in_proj_bias.mutable_value() = normal_leaf({12}, 80).value();
+        attention.out_proj->bias.mutable_value() = normal_leaf({4}, 81).value();
+    }
+    const auto parameters = attention.parameters();
+    const auto x = normal_leaf({2, 3, 4}, 82);
+    const auto pair_mask = normal_leaf({3, 3}, 83), per_head_mask = normal_leaf({4, 3, 3}, 84);
+    const auto padding_mask = normal_leaf({2, 3}, 85);
+    Inputs inputs{x, pair_mask, per_head_mask, padding_mask};
+    inputs.insert(inputs.end(), parameters.begin(), parameters.end());
+
+    auto output_and_weights = [&](const Inputs& in, const Tensor<double>& attn_mask, bool average) {
+        const auto attended = attention.forward_with_weights(in[0], in[0], in[0], in[3], attn_mask, average);
+        return cat({reshape(attended.output, {-1}), reshape(attended.weights, {-1})});
+    };
+    CHECK(gradcheck([&](const Inputs& in) { return output_and_weights(in, in[1], true); }, inputs));
+    CHECK(gradcheck([&](const Inputs& in) { return output_and_weights(in, in[2], false); }, inputs));
+    CHECK(gradgradcheck([&](const Inputs& in) { return attention.forward(in[0], in[0], in[0], in[3], in[1]); },
+                        Inputs{x, pair_mask, per_head_mask, padding_mask}));
+}
+
+TEST_CASE("MultiheadAttention: float masks add to the scores; weights averaged and per head")
+{
+    nn::MultiheadAttention<double> attention(6, 3);
+    const auto q = normal_leaf({2, 3, 6}, 90), k = normal_leaf({2, 4, 6}, 91);
+    const xt::xarray<bool> padding = {{false, false, false, true}, {false, true, false, false}};
+    const xt::xarray<bool> pairs = {{false, true, false, false}, {false, false, false, false}, {true, false, false, true}};
+
+    // A boolean mask and its float form (-inf where true) give the same numbers; so do a (L, S) mask and
+    // its copy for every (sample, head) as (N * num_heads, L, S).
+    const Tensor<double> float_padding(xgrad::detail::additive_from_bool<double>(padding, true));
+    const xt::xarray<double> float_pairs = xgrad::detail::additive_from_bool<double>(pairs, true);
+    xt::xarray<double> per_head = xt::zeros<double>({6, 3, 4});
+    for (std::size_t row = 0; row < 6; ++row)
+        xt::view(per_head, row) = float_pairs;
+    const auto expected = attention.forward(q, k, k, padding, pairs).value();
+    CHECK(xt::allclose(attention.forward(q, k, k, float_padding, Tensor<double>(float_pairs)).value(), expected,
+                       1e-12, 1e-12));
+    CHECK(xt::allclose(attention.forward(q, k, k, padding, Tensor<double>(per_head)).value(), expected, 1e-12, 1e-12));
+
+    // Given both, a float key padding mask and a float attn_mask add.
+    const auto bias = normal_leaf({2, 4}, 92), pair_bias = normal_leaf({3, 4}, 93);
+    xt::xarray<double> summed = xt::zeros<double>({6, 3, 4});
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t h = 0; h < 3; ++h)
+            xt::view(summed, n * 3 + h) = pair_bias.value() + xt::view(bias.value(), xt::newaxis(), n, xt::all());
+    CHECK(xt::allclose(attention.forward(q, k, k, bias, pair_bias).value(),
+                       attention.forward(q, k, k, {}, Tensor<double>(summed)).value(), 1e-12, 1e-12));
+
+    // The weights: per head (N, H, L, S), rows summing to one, zero on padded keys and blocked pairs; the
+    // average is their mean over the heads; the output is forward's.
+    const auto per_head_result = attention.forward_with_weights(q, k, k, padding, pairs, false);
+    const auto averaged = attention.forward_with_weights(q, k, k, padding, pairs);
+    CHECK(per_head_result.weights.shape() == Shape{2, 3, 3, 4});
+    CHECK(averaged.weights.shape() == Shape{2, 3, 4});
+    CHECK(xt::allclose(xt::sum(per_head_result.weights.value(), {3}), xt::ones<double>({2, 3, 3}), 1e-12, 1e-12));
+    CHECK(xt::allclose(xt::mean(per_head_result.weights.value(), {1}), averaged.weights.value(), 1e-12, 1e-12));
+    CHECK(per_head_result.output.value() == expected);
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t i = 0; i < 3; ++i)
+            for (std::size_t j = 0; j < 4; ++j)
+                if (padding(n, j) || pairs(i, j))
+                    CHECK(averaged.weights.value()(n, i, j) == 0.0);
+}
+
 TEST_CASE("MultiheadAttention: padded keys and future positions have no influence")
 {
     nn::MultiheadAttention<double> attention(6, 3);
@@ -301,6 +371,13 @@ TEST_CASE("attention errors name the layer or op and the shapes")
                              {"key_padding_mask", "(2, 3)", "(2, 4)"});
     check_error<shape_error>([&] { attention.forward(x, x, x, std::nullopt, xt::xarray<bool>(xt::zeros<bool>({3, 2}))); },
                              {"attn_mask", "(3, 3)", "(3, 2)"});
+    check_error<shape_error>([&] { attention.forward(x, x, x, zeros<float>({3, 2})); },
+                             {"key_padding_mask", "(2, 3)", "(3, 2)"});
+    check_error<shape_error>([&] { attention.forward(x, x, x, {}, zeros<float>({2, 3, 3})); },
+                             {"attn_mask", "(3, 3)", "(4, 3, 3)", "(2, 3, 3)"});
+    check_error<shape_error>([&] { attention.forward(x, x, x, {}, zeros<float>({3})); }, {"attn_mask", "(3,)"});
+    check_error<shape_error>([&] { attention.forward_with_weights(x, x, x, {}, zeros<float>({2, 2, 3, 3})); },
+                             {"attn_mask", "(2, 2, 3, 3)"});
 
     for (const bool norm_first : {false, true})
     {

@@ -294,6 +294,63 @@ TEST_CASE("cross_entropy on (N, C) logits, one fused op, agrees with log_softmax
     CHECK_THROWS_AS(xgrad::cross_entropy(empty, IndexArray{-100, -100}), xgrad::value_error);
 }
 
+TEST_CASE("cross_entropy and nll_loss with class weights: the weighted mean against the formula, derivatives")
+{
+    const Tensor<double> logits = random_leaf({5, 4}, 30, -2., 2.);
+    const Tensor<double> weight(xt::xarray<double>{0.5, 2., 1.25, 0.75});
+    const IndexArray target{3, -100, 0, 2, 3};
+    const double smoothing = 0.2;
+    // loss_r = -(1 - ε) w[t_r] log p_r[t_r] - ε/C Σ_c w_c log p_r[c]; the mean divides by Σ w[t_r], ignored rows left out
+    double total = 0, total_weight = 0;
+    std::vector<double> per_row(5, 0.);
+    for (std::size_t r = 0; r < 5; ++r)
+    {
+        if (target(r) == -100)
+            continue;
+        const auto log_p = log_softmax_row(logits.value(), r);
+        const auto t = static_cast<std::size_t>(target(r));
+        double smoothed = 0;
+        for (std::size_t c = 0; c < 4; ++c)
+            smoothed += weight.value()(c) * log_p[c];
+        per_row[r] = -(1 - smoothing) * weight.value()(t) * log_p[t] - smoothing / 4 * smoothed;
+        total += per_row[r];
+        total_weight += weight.value()(t);
+    }
+    CHECK(xgrad::cross_entropy(logits, target, "mean", smoothing, -100, weight).item() ==
+          doctest::Approx(total / total_weight).epsilon(1e-13));
+    CHECK(xgrad::cross_entropy(logits, target, "sum", smoothing, -100, weight).item() ==
+          doctest::Approx(total).epsilon(1e-13));
+    check_close(xgrad::cross_entropy(logits, target, "none", smoothing, -100, weight).value(),
+                xt::adapt(per_row, {std::size_t(5)}), 1e-13);
+
+    // Without smoothing, nll_loss of the log-probabilities gives the same; all-one weights change nothing.
+    const Tensor<double> log_probs = xgrad::log_softmax(logits, 1);
+    check_close(xgrad::nll_loss(log_probs, target, "mean", -100, weight).value(),
+                xgrad::cross_entropy(logits, target, "mean", 0., -100, weight).value(), 1e-14);
+    const Tensor<double> ones(xt::xarray<double>(xt::ones<double>({4})));
+    check_close(xgrad::cross_entropy(logits, target, "mean", smoothing, -100, ones).value(),
+                xgrad::cross_entropy(logits, target, "mean", smoothing).value(), 1e-14);
+
+    const Tensor<double> spatial = random_leaf({2, 4, 3}, 31, -2., 2.);
+    const IndexArray spatial_target = indices({0, 1, -100, 3, 3, 2}, {2, 3});
+    const Tensor<double> probs = random_leaf({5, 4}, 32, 0.1, 1.);
+    for (const char* reduction : {"mean", "sum", "none"})
+        for (double eps : {0., 0.3})
+        {
+            CAPTURE(reduction);
+            CAPTURE(eps);
+            check_derivatives([&](const Inputs& in) { return xgrad::cross_entropy(in[0], target, reduction, eps, -100, weight); },
+                              {logits});
+            check_derivatives(
+                [&](const Inputs& in) { return xgrad::cross_entropy(in[0], spatial_target, reduction, eps, -100, weight); },
+                {spatial});
+            check_derivatives([&](const Inputs& in) { return xgrad::cross_entropy(in[0], in[1], reduction, eps, -100, weight); },
+                              {logits, probs});
+        }
+    check_derivatives([&](const Inputs& in) { return xgrad::nll_loss(in[0], IndexArray{1, 0, 3, 3, 2}, "mean", 3, weight); },
+                      {log_probs.detach().requires_grad_(true)});
+}
+
 TEST_CASE("nll_loss: picks -log_probs at the targets")
 {
     const Tensor<double> log_probs(xt::xarray<double>{{-1., -2., -3.}, {-0.5, -0.25, -4.}});
@@ -355,4 +412,23 @@ TEST_CASE("losses: bad arguments throw naming the loss and the shapes")
     check_error<xgrad::shape_error>([&] { xgrad::cross_entropy(a, b); }, {"cross_entropy", "(3, 2)", "(2, 3)"});
     check_error<xgrad::value_error>([&] { xgrad::nll_loss(a, IndexArray{7, 0}); }, {"nll_loss", "target 7", "3 classes"});
     check_error<xgrad::shape_error>([&] { xgrad::nll_loss(a, IndexArray{0}); }, {"nll_loss", "(1,)", "(2, 3)"});
+
+    // class weights: one finite value per class, not differentiated
+    const Tensor<double> nan_weight(xt::xarray<double>{1., std::nan(""), 1.});
+    const Tensor<double> inf_weight(xt::xarray<double>{1., 1., std::numeric_limits<double>::infinity()});
+    check_error<xgrad::shape_error>([&] { xgrad::cross_entropy(a, IndexArray{0, 1}, "mean", 0., -100, random_leaf({2}, 21).detach()); },
+                                    {"cross_entropy", "weight", "(3,)", "(2,)"});
+    check_error<xgrad::shape_error>(
+        [&] { xgrad::cross_entropy(a, IndexArray{0, 1}, "mean", 0., -100, random_leaf({1, 3}, 22).detach()); },
+        {"cross_entropy", "weight", "(1, 3)"});
+    check_error<xgrad::shape_error>([&] { xgrad::cross_entropy(a, c, "mean", 0., -100, random_leaf({4}, 23).detach()); },
+                                    {"cross_entropy", "weight", "(4,)"});
+    check_error<xgrad::shape_error>([&] { xgrad::nll_loss(a, IndexArray{0, 1}, "mean", -100, random_leaf({4}, 24).detach()); },
+                                    {"nll_loss", "weight", "(3,)", "(4,)"});
+    check_error<xgrad::value_error>([&] { xgrad::cross_entropy(a, IndexArray{0, 1}, "mean", 0., -100, nan_weight); },
+                                    {"cross_entropy", "non-finite"});
+    check_error<xgrad::value_error>([&] { xgrad::nll_loss(a, IndexArray{0, 1}, "sum", -100, inf_weight); },
+                                    {"nll_loss", "non-finite"});
+    check_error<xgrad::value_error>([&] { xgrad::cross_entropy(a, IndexArray{0, 1}, "mean", 0., -100, random_leaf({3}, 25)); },
+                                    {"cross_entropy", "weight", "require grad"});
 }

@@ -23,6 +23,7 @@
 using namespace xgrad;
 using json = nlohmann::json;
 using xgrad_test::read_array;
+using xgrad_test::check_error;
 
 namespace
 {
@@ -295,9 +296,43 @@ namespace
 {
     using TorchSGD = optim::SGD<double>;
 
-    // SGD over two groups with the case's base lrs; returns each group's lr after construction and after
-    // each step, as torch's get_last_lr().
-    std::vector<std::vector<double>> run_schedule(const json& c)
+    // A scheduler of the fixtures' kinds that is a function of the epoch, built on `sgd` from torch's arguments.
+    std::shared_ptr<optim::LRScheduler<TorchSGD>> epoch_scheduler(const std::string& kind, const json& args,
+                                                                 TorchSGD& sgd)
+    {
+        if (kind == "StepLR")
+            return std::make_shared<optim::StepLR<TorchSGD>>(sgd, args.at("step_size").get<std::size_t>(),
+                                                             args.at("gamma").get<double>());
+        if (kind == "MultiStepLR")
+            return std::make_shared<optim::MultiStepLR<TorchSGD>>(
+                sgd, args.at("milestones").get<std::vector<std::size_t>>(), args.at("gamma").get<double>());
+        if (kind == "ExponentialLR")
+            return std::make_shared<optim::ExponentialLR<TorchSGD>>(sgd, args.at("gamma").get<double>());
+        if (kind == "CosineAnnealingLR")
+            return std::make_shared<optim::CosineAnnealingLR<TorchSGD>>(sgd, args.at("T_max").get<std::size_t>(),
+                                                                        args.at("eta_min").get<double>());
+        if (kind == "LinearLR")
+            return std::make_shared<optim::LinearLR<TorchSGD>>(sgd, args.at("start_factor").get<double>(),
+                                                               args.value("end_factor", 1.0),
+                                                               args.at("total_iters").get<std::size_t>());
+        if (kind == "OneCycleLR")
+            return std::make_shared<optim::OneCycleLR<TorchSGD>>(
+                sgd, args.at("max_lr").get<double>(), args.at("total_steps").get<std::size_t>(),
+                args.value("pct_start", 0.3), args.value("anneal_strategy", std::string("cos")),
+                args.value("cycle_momentum", true), args.value("base_momentum", 0.85), args.value("max_momentum", 0.95),
+                args.value("div_factor", 25.0), args.value("final_div_factor", 1e4), args.value("three_phase", false));
+        FAIL("unknown scheduler " << kind);
+        return nullptr;
+    }
+
+    // Each group's lr and momentum after construction and after each step, as torch's param_groups.
+    struct Schedule
+    {
+        std::vector<std::vector<double>> lrs, momentums;
+    };
+
+    // SGD over two groups with the case's base lrs, stepped and scheduled as the fixture.
+    Schedule run_schedule(const json& c)
     {
         Tensor<double> p0(xt::xarray<double>{1.0}, true), p1(xt::xarray<double>{2.0}, true);
         const auto base = c.at("base_lrs").get<std::vector<double>>();
@@ -308,27 +343,9 @@ namespace
         const std::size_t steps = c.at("lrs").size() - 1;
 
         std::function<void(std::size_t)> step;
+        std::vector<std::shared_ptr<optim::LRScheduler<TorchSGD>>> parts;
         std::shared_ptr<void> keep;
-        auto hold = [&](auto scheduler) {
-            keep = scheduler;
-            step = [scheduler](std::size_t) { scheduler->step(); };
-        };
-        if (kind == "StepLR")
-            hold(std::make_shared<optim::StepLR<TorchSGD>>(sgd, args.at("step_size").get<std::size_t>(),
-                                                          args.at("gamma").get<double>()));
-        else if (kind == "MultiStepLR")
-            hold(std::make_shared<optim::MultiStepLR<TorchSGD>>(
-                sgd, args.at("milestones").get<std::vector<std::size_t>>(), args.at("gamma").get<double>()));
-        else if (kind == "ExponentialLR")
-            hold(std::make_shared<optim::ExponentialLR<TorchSGD>>(sgd, args.at("gamma").get<double>()));
-        else if (kind == "CosineAnnealingLR")
-            hold(std::make_shared<optim::CosineAnnealingLR<TorchSGD>>(sgd, args.at("T_max").get<std::size_t>(),
-                                                                     args.at("eta_min").get<double>()));
-        else if (kind == "LinearLR")
-            hold(std::make_shared<optim::LinearLR<TorchSGD>>(sgd, args.at("start_factor").get<double>(),
-                                                            args.at("end_factor").get<double>(),
-                                                            args.at("total_iters").get<std::size_t>()));
-        else if (kind == "ReduceLROnPlateau")
+        if (kind == "ReduceLROnPlateau")
         {
             auto plateau = std::make_shared<optim::ReduceLROnPlateau<TorchSGD>>(
                 sgd, args.at("mode").get<std::string>(), args.at("factor").get<double>(),
@@ -338,35 +355,127 @@ namespace
             keep = plateau;
             step = [plateau, metrics](std::size_t i) { plateau->step(metrics.at(i)); };
         }
+        else if (kind == "SequentialLR")
+        {
+            std::vector<optim::LRScheduler<TorchSGD>*> schedulers;
+            for (const auto& part : args.at("schedulers"))
+            {
+                parts.push_back(epoch_scheduler(part.at(0).get<std::string>(), part.at(1), sgd));
+                schedulers.push_back(parts.back().get());
+            }
+            auto sequential = std::make_shared<optim::SequentialLR<TorchSGD>>(
+                sgd, schedulers, args.at("milestones").get<std::vector<std::size_t>>());
+            keep = sequential;
+            step = [sequential](std::size_t) { sequential->step(); };
+        }
         else
-            FAIL("unknown scheduler " << kind);
+        {
+            auto scheduler = epoch_scheduler(kind, args, sgd);
+            keep = scheduler;
+            step = [scheduler](std::size_t) { scheduler->step(); };
+        }
 
-        auto lrs = [&] { return std::vector<double>{sgd.param_groups()[0].options.lr(), sgd.param_groups()[1].options.lr()}; };
-        std::vector<std::vector<double>> sequence{lrs()};
+        Schedule schedule;
+        auto record = [&] {
+            const auto& groups = sgd.param_groups();
+            schedule.lrs.push_back({groups[0].options.lr(), groups[1].options.lr()});
+            schedule.momentums.push_back({groups[0].options.momentum(), groups[1].options.momentum()});
+        };
+        record();
         for (std::size_t i = 0; i < steps; ++i)
         {
             sgd.step();
             step(i);
-            sequence.push_back(lrs());
+            record();
         }
-        return sequence;
+        return schedule;
     }
-}
 
-TEST_CASE("schedulers give torch.optim.lr_scheduler's lr sequences")
-{
-    for (const auto& c : fixture().at("schedulers"))
+    void check_sequence(const std::string& what, const std::vector<std::vector<double>>& actual,
+                        const std::vector<std::vector<double>>& expected)
     {
-        const auto name = c.at("name").get<std::string>();
-        const auto expected = c.at("lrs").get<std::vector<std::vector<double>>>();
-        const auto actual = run_schedule(c);
         REQUIRE(actual.size() == expected.size());
         for (std::size_t step = 0; step < expected.size(); ++step)
             for (std::size_t g = 0; g < 2; ++g)
                 CHECK_MESSAGE(close(actual[step][g], expected[step][g], 1e-12),
-                              name << ", after " << step << " steps, group " << g << ": xgrad " << actual[step][g]
+                              what << ", after " << step << " steps, group " << g << ": xgrad " << actual[step][g]
                                    << ", torch " << expected[step][g]);
     }
+}
+
+TEST_CASE("schedulers give torch.optim.lr_scheduler's lr sequences (OneCycleLR's momentum too)")
+{
+    for (const auto& c : fixture().at("schedulers"))
+    {
+        const auto name = c.at("name").get<std::string>();
+        const Schedule actual = run_schedule(c);
+        check_sequence(name + " lr", actual.lrs, c.at("lrs").get<std::vector<std::vector<double>>>());
+        if (c.contains("momentums"))
+            check_sequence(name + " momentum", actual.momentums, c.at("momentums").get<std::vector<std::vector<double>>>());
+    }
+}
+
+TEST_CASE("OneCycleLR cycles Adam's beta1 as SGD's momentum; SequentialLR resumes; the errors")
+{
+    Tensor<double> p(xt::xarray<double>{1.0}, true);
+    optim::Adam<double> adam({p}, optim::AdamOptions(0.1));
+    TorchSGD sgd({p}, optim::SGDOptions(0.1));
+    optim::OneCycleLR<optim::Adam<double>> adam_cycle(adam, 0.5, 10);
+    optim::OneCycleLR<TorchSGD> sgd_cycle(sgd, 0.5, 10);
+    CHECK(adam.param_groups()[0].options.beta1() == 0.95);   // max_momentum at the start
+    CHECK(adam_cycle.get_last_lr().at(0) == doctest::Approx(0.5 / 25).epsilon(1e-15));
+    for (int i = 0; i < 10; ++i)
+    {
+        CAPTURE(i);
+        CHECK(adam.param_groups()[0].options.beta1() == sgd.param_groups()[0].options.momentum());
+        CHECK(adam_cycle.get_last_lr() == sgd_cycle.get_last_lr());
+        adam_cycle.step();
+        sgd_cycle.step();
+    }
+    check_error<value_error>([&] { sgd_cycle.step(); }, {"OneCycleLR", "12 times", "10"});   // torch counts the first
+
+    optim::Adagrad<double> adagrad({p}, optim::AdagradOptions(0.1));
+    check_error<value_error>([&] { optim::OneCycleLR<optim::Adagrad<double>>(adagrad, 0.1, 10); },
+                             {"OneCycleLR", "momentum"});
+    optim::OneCycleLR<optim::Adagrad<double>> without_momentum(adagrad, 0.1, 10, 0.3, "cos", false);
+    CHECK(without_momentum.get_last_lr().at(0) == doctest::Approx(0.1 / 25).epsilon(1e-15));
+    check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 0); }, {"OneCycleLR", "total_steps"});
+    check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 10, 1.5); }, {"OneCycleLR", "pct_start"});
+    check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 10, 0.3, "cubic"); },
+                             {"OneCycleLR", "anneal_strategy", "cubic"});
+    check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 10, 0.1); }, {"OneCycleLR", "no steps"});
+
+    // SequentialLR: set_last_epoch lands where as many steps do, on either side of a milestone.
+    auto warmup_then_cosine = [&](TorchSGD& optimizer, std::size_t epoch, bool resume) {
+        optim::LinearLR<TorchSGD> warmup(optimizer, 0.1, 1.0, 3);
+        optim::CosineAnnealingLR<TorchSGD> cosine(optimizer, 8, 0.001);
+        optim::SequentialLR<TorchSGD> schedule(optimizer, {&warmup, &cosine}, {3});
+        if (resume)
+            schedule.set_last_epoch(epoch);
+        else
+            for (std::size_t i = 0; i < epoch; ++i)
+                schedule.step();
+        CHECK(schedule.last_epoch() == epoch);
+        return schedule.get_last_lr();
+    };
+    for (const std::size_t epoch : {std::size_t(2), std::size_t(3), std::size_t(7)})
+    {
+        CAPTURE(epoch);
+        TorchSGD stepped({p}, optim::SGDOptions(0.1)), resumed({p}, optim::SGDOptions(0.1));
+        CHECK(warmup_then_cosine(resumed, epoch, true) == warmup_then_cosine(stepped, epoch, false));
+    }
+
+    TorchSGD first({p}, optim::SGDOptions(0.1)), other({p}, optim::SGDOptions(0.1));
+    optim::StepLR<TorchSGD> a(first, 2), b(first, 3), foreign(other, 2);
+    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &b}, {}); },
+                             {"SequentialLR", "2 schedulers", "0 milestones"});
+    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {}, {}); }, {"SequentialLR"});
+    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &foreign}, {2}); },
+                             {"SequentialLR", "scheduler 1", "another optimizer"});
+    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, nullptr}, {2}); },
+                             {"SequentialLR", "scheduler 1", "null"});
+    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &b, &a}, {4, 2}); },
+                             {"SequentialLR", "increasing"});
 }
 
 TEST_CASE("schedulers: get_last_lr, set_last_epoch (resume) and errors")

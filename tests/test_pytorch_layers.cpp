@@ -60,9 +60,10 @@ namespace
         CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << actual.size() << " elements differ");
     }
 
+    // Indices and boolean masks are read where they are used; float masks are named "float_*".
     bool is_float_input(const std::string& name)
     {
-        return name != "ids" && name != "key_padding_mask" && name != "attn_mask";
+        return name.rfind("float_", 0) == 0 || (name != "ids" && name.find("mask") == std::string::npos);
     }
 
     // Loads the fixture's state into `module`, runs forward(json, float inputs) and backward, and compares
@@ -183,6 +184,44 @@ TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch (key_padding_mask, caus
     }
 }
 
+// The attention's output and weights flattened and joined, as the fixtures' torch.cat.
+template <class T>
+Tensor<T> output_and_weights(const nn::AttentionOutput<T>& attended)
+{
+    return cat({reshape(attended.output, {-1}), reshape(attended.weights, {-1})});
+}
+
+TEST_CASE_TEMPLATE("MultiheadAttention agrees with torch with float masks, returning the attention weights", T, float,
+                   double)
+{
+    SUBCASE("float (L, S) attn_mask and boolean key padding mask, weights averaged over the heads")
+    {
+        nn::MultiheadAttention<T> attention(6, 3);
+        check_case<T>("mha_float_mask", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return output_and_weights(attention.forward_with_weights(
+                x, x, x, read_mask(f.at("inputs").at("key_padding_mask")), in.at("float_attn_mask")));
+        });
+    }
+    SUBCASE("float key padding mask, weights per head")
+    {
+        nn::MultiheadAttention<T> attention(4, 2);
+        check_case<T>("mha_weights_per_head", attention, [&](const json&, Inputs<T>& in) {
+            return output_and_weights(attention.forward_with_weights(in.at("q"), in.at("k"), in.at("v"),
+                                                                     in.at("float_key_padding_mask"), {}, false));
+        });
+    }
+    SUBCASE("float (N * num_heads, L, S) attn_mask and boolean key padding mask, weights averaged")
+    {
+        nn::MultiheadAttention<T> attention(4, 2);
+        check_case<T>("mha_weights_averaged", attention, [&](const json& f, Inputs<T>& in) {
+            const Tensor<T>& x = in.at("x");
+            return output_and_weights(attention.forward_with_weights(
+                x, x, x, read_mask(f.at("inputs").at("key_padding_mask")), in.at("float_attn_mask")));
+        });
+    }
+}
+
 TEST_CASE_TEMPLATE("TransformerEncoderLayer agrees with torch (post-norm relu, pre-norm gelu, dropout 0)", T, float,
                    double)
 {
@@ -212,6 +251,61 @@ TEST_CASE_TEMPLATE("TransformerEncoder (2 layers and a final norm) agrees with t
 {
     nn::TransformerEncoder<T> encoder(nn::TransformerEncoderLayer<T>(4, 2, 5, 0.0), 2, true);
     check_case<T>("encoder", encoder, [&](const json&, Inputs<T>& in) { return encoder(in.at("x")); });
+}
+
+TEST_CASE_TEMPLATE("TransformerDecoderLayer agrees with torch (post-norm relu, pre-norm gelu sequence-first, every "
+                   "mask kind)", T, float, double)
+{
+    SUBCASE("post-norm, relu: boolean tgt_mask, float memory_mask, boolean key padding masks")
+    {
+        nn::TransformerDecoderLayer<T> layer(4, 2, 6, 0.0, "relu", false);
+        check_case<T>("decoder_layer_post_relu", layer, [&](const json& f, Inputs<T>& in) {
+            const json& masks = f.at("inputs");
+            return layer.forward(in.at("tgt"), in.at("memory"), read_mask(masks.at("tgt_mask")),
+                                 in.at("float_memory_mask"), read_mask(masks.at("tgt_key_padding_mask")),
+                                 read_mask(masks.at("memory_key_padding_mask")));
+        });
+    }
+    SUBCASE("pre-norm, gelu, batch_first false: float causal tgt_mask, float memory key padding mask")
+    {
+        nn::TransformerDecoderLayer<T> layer(
+            nn::TransformerDecoderLayerOptions{6, 3, 5, 0.0, nn::Activation::gelu, 1e-5, true, false});
+        check_case<T>("decoder_layer_pre_gelu_seq_first", layer, [&](const json& f, Inputs<T>& in) {
+            return layer.forward(in.at("tgt"), in.at("memory"), nn::Transformer<T>::generate_square_subsequent_mask(4),
+                                 {}, read_mask(f.at("inputs").at("tgt_key_padding_mask")),
+                                 in.at("float_memory_key_padding_mask"));
+        });
+    }
+}
+
+TEST_CASE_TEMPLATE("TransformerDecoder (2 layers and a final norm) agrees with torch", T, float, double)
+{
+    nn::TransformerDecoder<T> decoder(nn::TransformerDecoderLayer<T>(4, 2, 5, 0.0), 2, true);
+    check_case<T>("decoder", decoder, [&](const json& f, Inputs<T>& in) {
+        return decoder.forward(in.at("tgt"), in.at("memory"), nn::Transformer<T>::generate_square_subsequent_mask(3),
+                               read_mask(f.at("inputs").at("memory_mask")));
+    });
+}
+
+TEST_CASE_TEMPLATE("Transformer (encoder and decoder, every mask kind) agrees with torch, state dict keys included", T,
+                   float, double)
+{
+    nn::TransformerOptions options;
+    options.d_model = 4;
+    options.nhead = 2;
+    options.num_encoder_layers = 2;
+    options.num_decoder_layers = 2;
+    options.dim_feedforward = 6;
+    options.dropout = 0.0;
+    nn::Transformer<T> transformer(options);
+    check_case<T>("transformer", transformer, [&](const json& f, Inputs<T>& in) {
+        const json& masks = f.at("inputs");
+        return transformer.forward(in.at("src"), in.at("tgt"), in.at("float_src_mask"),
+                                   nn::Transformer<T>::generate_square_subsequent_mask(3),
+                                   read_mask(masks.at("memory_mask")), read_mask(masks.at("src_key_padding_mask")),
+                                   read_mask(masks.at("tgt_key_padding_mask")),
+                                   read_mask(masks.at("memory_key_padding_mask")));
+    });
 }
 
 TEST_CASE_TEMPLATE("A Sequential MLP with cross_entropy agrees with torch", T, float, double)

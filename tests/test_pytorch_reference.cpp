@@ -30,7 +30,7 @@ namespace
         "reduce_chain",     "reduce_keepdims",      "elementwise_chain",     "activations",
         "matmul_broadcast", "matmul_transposes",    "matmul_1d",             "mlp_cross_entropy",
         "attention_softmax", "log_softmax_logsumexp", "regression_losses",   "bce_with_logits",
-        "cross_entropy_variants", "cross_entropy_spatial", "shape_chain"};
+        "cross_entropy_variants", "cross_entropy_spatial", "shape_chain", "cross_entropy_weighted"};
 
     const std::string fixture_dir = std::string(XGRAD_TEST_FIXTURES) + "/ops";
 
@@ -132,6 +132,18 @@ namespace
             const IndexArray labels = c.index("labels");
             return cross_entropy(z, c.tensor<T>("probs"), "mean", T(0.1)) + cross_entropy(z, labels) * T(0.5) +
                    cross_entropy(z, labels, "none", T(0.3));
+        }
+        if (name == "cross_entropy_weighted")
+        {
+            const auto &z = in[0], &s = in[1];   // (5, 4), (2, 4, 3)
+            const IndexArray t = c.index("target"), u = c.index("other_target"), labels = c.index("labels");
+            const Tensor<T> w = c.tensor<T>("weight");
+            const Tensor<T> log_probs = log_softmax(z, 1);
+            return cross_entropy(z, t, "none", T(0.2), -100, w) + cross_entropy(z, t, "mean", T(0.3), -100, w) +
+                   cross_entropy(z, t, "sum", T(0.1), -100, w) * T(0.1) + cross_entropy(z, u, "mean", T(0), 3, w) +
+                   nll_loss(log_probs, t, "mean", -100, w) + nll_loss(log_probs, u, "sum", 0, w) * T(0.5) +
+                   cross_entropy(s, labels, "mean", T(0.25), -100, w) +
+                   cross_entropy(s, c.tensor<T>("probs"), "mean", T(0.1), -100, w);
         }
         if (name == "shape_chain")
         {

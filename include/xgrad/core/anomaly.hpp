@@ -202,8 +202,9 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_ANOMALY_TEMPLATES(EXTERN, T)                                                                      \
-    EXTERN template void detail::check_forward_anomaly<T>(const char*, const xt::xarray<T>&, const std::vector<Tensor<T>>&); \
+#define XGRAD_CORE_ANOMALY_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template void detail::check_forward_anomaly<T>(const char*, const xt::xarray<T>&,                          \
+                                                          const std::vector<Tensor<T>>&);                             \
     EXTERN template void detail::check_backward_anomaly<T>(const Tensor<T>&, const std::vector<Tensor<T>>&);
 namespace xgrad
 {

@@ -320,11 +320,14 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_AUTOGRAD_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template void backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, std::optional<bool>, bool); \
-    EXTERN template void backward<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);                                \
-    EXTERN template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, std::optional<bool>, const std::vector<Tensor<T>>&); \
-    EXTERN template std::vector<Tensor<T>> grad<T>(std::initializer_list<Tensor<T>>, std::initializer_list<Tensor<T>>, bool, std::optional<bool>);
+#define XGRAD_CORE_AUTOGRAD_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template void backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,                    \
+                                     std::optional<bool>, bool);                                                      \
+    EXTERN template void backward<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);                                 \
+    EXTERN template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,      \
+                                                   bool, std::optional<bool>, const std::vector<Tensor<T>>&);         \
+    EXTERN template std::vector<Tensor<T>> grad<T>(std::initializer_list<Tensor<T>>,                                  \
+                                                   std::initializer_list<Tensor<T>>, bool, std::optional<bool>);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_CORE_AUTOGRAD_TEMPLATES)

@@ -104,8 +104,8 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_BROADCAST_TEMPLATES(EXTERN, T)                                                                    \
-    EXTERN template Tensor<T> broadcast_to<T>(const Tensor<T>&, const Shape&);                                       \
+#define XGRAD_CORE_BROADCAST_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template Tensor<T> broadcast_to<T>(const Tensor<T>&, const Shape&);                                        \
     EXTERN template Tensor<T> sum_to<T>(const Tensor<T>&, const Shape&);
 namespace xgrad
 {

@@ -162,17 +162,17 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_CREATION_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template Tensor<T> zeros<T>(const Shape&, bool);                                                          \
-    EXTERN template Tensor<T> ones<T>(const Shape&, bool);                                                           \
-    EXTERN template Tensor<T> full<T>(const Shape&, T, bool);                                                        \
-    EXTERN template Tensor<T> arange<T>(T, T, T, bool);                                                              \
-    EXTERN template Tensor<T> arange<T>(T);                                                                          \
-    EXTERN template Tensor<T> linspace<T>(T, T, std::size_t, bool);                                                  \
-    EXTERN template Tensor<T> eye<T>(std::size_t, bool);                                                             \
-    EXTERN template Tensor<T> rand<T, Generator>(const Shape&, Generator&, bool, T, T);                              \
-    EXTERN template Tensor<T> rand<T>(const Shape&, bool);                                                           \
-    EXTERN template Tensor<T> randn<T, Generator>(const Shape&, Generator&, bool, T, T);                             \
+#define XGRAD_CORE_CREATION_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template Tensor<T> zeros<T>(const Shape&, bool);                                                           \
+    EXTERN template Tensor<T> ones<T>(const Shape&, bool);                                                            \
+    EXTERN template Tensor<T> full<T>(const Shape&, T, bool);                                                         \
+    EXTERN template Tensor<T> arange<T>(T, T, T, bool);                                                               \
+    EXTERN template Tensor<T> arange<T>(T);                                                                           \
+    EXTERN template Tensor<T> linspace<T>(T, T, std::size_t, bool);                                                   \
+    EXTERN template Tensor<T> eye<T>(std::size_t, bool);                                                              \
+    EXTERN template Tensor<T> rand<T, Generator>(const Shape&, Generator&, bool, T, T);                               \
+    EXTERN template Tensor<T> rand<T>(const Shape&, bool);                                                            \
+    EXTERN template Tensor<T> randn<T, Generator>(const Shape&, Generator&, bool, T, T);                              \
     EXTERN template Tensor<T> randn<T>(const Shape&, bool);
 namespace xgrad
 {

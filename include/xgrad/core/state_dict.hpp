@@ -55,7 +55,7 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_STATE_DICT_TEMPLATES(EXTERN, T)                                                                   \
+#define XGRAD_CORE_STATE_DICT_TEMPLATES(EXTERN, T)                                                                    \
     EXTERN template class StateDict<T>;
 namespace xgrad
 {

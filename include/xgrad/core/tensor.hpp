@@ -374,9 +374,9 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_CORE_TENSOR_TEMPLATES(EXTERN, T)                                                                       \
-    EXTERN template class Tensor<T>;                                                                                 \
-    EXTERN template struct detail::Node<T>;                                                                          \
+#define XGRAD_CORE_TENSOR_TEMPLATES(EXTERN, T)                                                                        \
+    EXTERN template class Tensor<T>;                                                                                  \
+    EXTERN template struct detail::Node<T>;                                                                           \
     EXTERN template std::ostream& operator<< <T>(std::ostream&, const Tensor<T>&);
 namespace xgrad
 {

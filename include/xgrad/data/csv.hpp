@@ -157,7 +157,7 @@ namespace xgrad::data
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_DATA_CSV_TEMPLATES(EXTERN, T)                                                                          \
+#define XGRAD_DATA_CSV_TEMPLATES(EXTERN, T)                                                                           \
     EXTERN template data::CsvData<T> data::read_csv<T>(const std::string&, const data::CsvOptions&);
 namespace xgrad
 {

@@ -150,10 +150,10 @@ namespace xgrad::data
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_DATA_DATASET_TEMPLATES(EXTERN, T)                                                                      \
-    EXTERN template class data::Dataset<T>;                                                                          \
-    EXTERN template class data::DatasetSource<T>;                                                                    \
-    EXTERN template class data::TensorDataset<T>;                                                                    \
+#define XGRAD_DATA_DATASET_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template class data::Dataset<T>;                                                                           \
+    EXTERN template class data::DatasetSource<T>;                                                                     \
+    EXTERN template class data::TensorDataset<T>;                                                                     \
     EXTERN template class data::Subset<T>;
 namespace xgrad
 {

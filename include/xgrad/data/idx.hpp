@@ -232,7 +232,7 @@ namespace xgrad::data
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_DATA_IDX_TEMPLATES(EXTERN, T)                                                                          \
+#define XGRAD_DATA_IDX_TEMPLATES(EXTERN, T)                                                                           \
     EXTERN template data::ImageSet<T> data::load_mnist<T>(const std::string&, bool);
 namespace xgrad
 {

@@ -115,7 +115,7 @@ namespace xgrad::data
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_DATA_SPLIT_TEMPLATES(EXTERN, T)                                                                        \
+#define XGRAD_DATA_SPLIT_TEMPLATES(EXTERN, T)                                                                         \
     EXTERN template class data::StandardScaler<T>;
 namespace xgrad
 {

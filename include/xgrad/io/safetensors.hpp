@@ -274,8 +274,9 @@ namespace xgrad::io
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_IO_SAFETENSORS_TEMPLATES(EXTERN, T)                                                                    \
-    EXTERN template void io::save_safetensors<T>(const StateDict<T>&, const std::string&, const std::map<std::string, std::string>&); \
+#define XGRAD_IO_SAFETENSORS_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template void io::save_safetensors<T>(const StateDict<T>&, const std::string&,                             \
+                                                 const std::map<std::string, std::string>&);                          \
     EXTERN template StateDict<T> io::load_safetensors<T>(const std::string&, std::map<std::string, std::string>*);
 namespace xgrad
 {

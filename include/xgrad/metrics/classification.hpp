@@ -352,14 +352,14 @@ namespace xgrad::metrics
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_METRICS_CLASSIFICATION_TEMPLATES(EXTERN, T)                                                            \
-    EXTERN template IndexArray metrics::argmax<T>(const xt::xarray<T>&);                                             \
-    EXTERN template double metrics::accuracy<T>(const xt::xarray<T>&, const IndexArray&);                            \
-    EXTERN template double metrics::top_k_accuracy<T>(const xt::xarray<T>&, const IndexArray&, std::size_t);         \
-    EXTERN template metrics::Curve metrics::roc_curve<T>(const xt::xarray<T>&, const IndexArray&);                   \
-    EXTERN template double metrics::roc_auc<T>(const xt::xarray<T>&, const IndexArray&);                             \
-    EXTERN template double metrics::roc_auc_ovr<T>(const xt::xarray<T>&, const IndexArray&);                         \
-    EXTERN template metrics::Curve metrics::precision_recall_curve<T>(const xt::xarray<T>&, const IndexArray&);      \
+#define XGRAD_METRICS_CLASSIFICATION_TEMPLATES(EXTERN, T)                                                             \
+    EXTERN template IndexArray metrics::argmax<T>(const xt::xarray<T>&);                                              \
+    EXTERN template double metrics::accuracy<T>(const xt::xarray<T>&, const IndexArray&);                             \
+    EXTERN template double metrics::top_k_accuracy<T>(const xt::xarray<T>&, const IndexArray&, std::size_t);          \
+    EXTERN template metrics::Curve metrics::roc_curve<T>(const xt::xarray<T>&, const IndexArray&);                    \
+    EXTERN template double metrics::roc_auc<T>(const xt::xarray<T>&, const IndexArray&);                              \
+    EXTERN template double metrics::roc_auc_ovr<T>(const xt::xarray<T>&, const IndexArray&);                          \
+    EXTERN template metrics::Curve metrics::precision_recall_curve<T>(const xt::xarray<T>&, const IndexArray&);       \
     EXTERN template double metrics::average_precision<T>(const xt::xarray<T>&, const IndexArray&);
 namespace xgrad
 {

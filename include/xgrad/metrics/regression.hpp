@@ -52,9 +52,9 @@ namespace xgrad::metrics
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_METRICS_REGRESSION_TEMPLATES(EXTERN, T)                                                                \
-    EXTERN template double metrics::mean_squared_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);               \
-    EXTERN template double metrics::mean_absolute_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);              \
+#define XGRAD_METRICS_REGRESSION_TEMPLATES(EXTERN, T)                                                                 \
+    EXTERN template double metrics::mean_squared_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);                \
+    EXTERN template double metrics::mean_absolute_error<T>(const xt::xarray<T>&, const xt::xarray<T>&);               \
     EXTERN template double metrics::r2_score<T>(const xt::xarray<T>&, const xt::xarray<T>&);
 namespace xgrad
 {

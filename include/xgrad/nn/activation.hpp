@@ -122,13 +122,13 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_ACTIVATION_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template class nn::ReLU<T>;                                                                               \
-    EXTERN template class nn::Sigmoid<T>;                                                                            \
-    EXTERN template class nn::Tanh<T>;                                                                               \
-    EXTERN template class nn::GELU<T>;                                                                               \
-    EXTERN template class nn::LeakyReLU<T>;                                                                          \
-    EXTERN template class nn::Softmax<T>;                                                                            \
+#define XGRAD_NN_ACTIVATION_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template class nn::ReLU<T>;                                                                                \
+    EXTERN template class nn::Sigmoid<T>;                                                                             \
+    EXTERN template class nn::Tanh<T>;                                                                                \
+    EXTERN template class nn::GELU<T>;                                                                                \
+    EXTERN template class nn::LeakyReLU<T>;                                                                           \
+    EXTERN template class nn::Softmax<T>;                                                                             \
     EXTERN template class nn::Flatten<T>;
 namespace xgrad
 {

@@ -1,8 +1,7 @@
 // nn::MultiheadAttention, batch-first, with torch.nn.MultiheadAttention's parameters (in_proj_weight,
-// in_proj_bias, out_proj.weight, out_proj.bias) and mask conventions.
+// in_proj_bias, out_proj.weight, out_proj.bias), mask conventions (boolean or float) and attention weights.
 #pragma once
 
-#include <limits>
 #include <optional>
 #include <string>
 
@@ -15,6 +14,45 @@
 
 namespace xgrad::nn
 {
+    // A mask as torch.nn.MultiheadAttention takes one: boolean, true marking what may NOT attend, or float,
+    // added to the attention scores (-inf blocks, other values bias; a float mask that requires grad gets
+    // one).  Default-constructed, or from std::nullopt: no mask.
+    template <class T>
+    class AttentionMask
+    {
+    public:
+        AttentionMask() = default;
+        AttentionMask(std::nullopt_t) {}
+        AttentionMask(const xt::xarray<bool>& blocked)
+            : additive_(constant<T>(xgrad::detail::additive_from_bool<T>(blocked, true)))
+        {
+        }
+        AttentionMask(const std::optional<xt::xarray<bool>>& blocked)
+        {
+            if (blocked)
+                additive_ = constant<T>(xgrad::detail::additive_from_bool<T>(*blocked, true));
+        }
+        AttentionMask(Tensor<T> additive) : additive_(std::move(additive)) {}
+
+        bool defined() const { return additive_.defined(); }
+        Shape shape() const { return additive_.shape(); }
+        std::size_t ndim() const { return additive_.ndim(); }
+        // The scores to add: 0 and -inf for a boolean mask, the values of a float one.
+        const Tensor<T>& additive() const { return additive_; }
+
+    private:
+        Tensor<T> additive_;
+    };
+
+    // The output of attention (N, L, E) and the weights that mixed the values: (N, L, S) averaged over the
+    // heads, or (N, num_heads, L, S).
+    template <class T>
+    struct AttentionOutput
+    {
+        Tensor<T> output;
+        Tensor<T> weights;
+    };
+
     template <class T = float>
     class MultiheadAttention : public Module<T>
     {
@@ -35,42 +73,29 @@ namespace xgrad::nn
         }
 
         // query: (N, L, E)   key, value: (N, S, E)   ->   (N, L, E)
-        // key_padding_mask (N, S): true marks a padding key to ignore.  attn_mask (L, S): true marks a pair
-        // that may NOT attend (torch.nn.MultiheadAttention's convention).  is_causal hides later keys.
+        // key_padding_mask (N, S) masks keys; attn_mask (L, S), or (N * num_heads, L, S) with row n * num_heads + h
+        // for head h of sample n, masks query-key pairs.  Each is boolean or float (see AttentionMask); given
+        // both, their additive forms add (PyTorch 1.13 reads a float key_padding_mask as boolean beside a
+        // boolean attn_mask and drops it beside a float one).  is_causal hides later keys.
         Tensor<T> forward(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
-                          const std::optional<xt::xarray<bool>>& key_padding_mask = std::nullopt,
-                          const std::optional<xt::xarray<bool>>& attn_mask = std::nullopt, bool is_causal = false)
+                          const AttentionMask<T>& key_padding_mask = {}, const AttentionMask<T>& attn_mask = {},
+                          bool is_causal = false)
         {
-            check_inputs(query, key, value, key_padding_mask, attn_mask);
-            const std::size_t batch = query.shape(0), length = query.shape(1), source = key.shape(1);
-            const std::size_t head_dim = embed_dim_ / num_heads_;
-            auto project = [&](const Tensor<T>& x, std::size_t part, std::size_t steps) {
-                const Tensor<T> w = narrow(in_proj_weight, 0, part * embed_dim_, embed_dim_);
-                const Tensor<T> b = in_proj_bias.defined() ? narrow(in_proj_bias, 0, part * embed_dim_, embed_dim_) : Tensor<T>();
-                const auto heads = reshape(linear(x, w, b), {static_cast<std::ptrdiff_t>(batch), static_cast<std::ptrdiff_t>(steps),
-                                                             static_cast<std::ptrdiff_t>(num_heads_), static_cast<std::ptrdiff_t>(head_dim)});
-                return transpose(heads, 1, 2);   // (N, H, steps, D)
-            };
-            const Tensor<T> q = project(query, 0, length), k = project(key, 1, source), v = project(value, 2, source);
+            return attend(query, key, value, key_padding_mask, attn_mask, is_causal).output;
+        }
 
-            // Both boolean masks become one additive mask broadcast to (N, H, L, S).
-            Tensor<T> additive;
-            if (key_padding_mask || attn_mask)
-            {
-                xt::xarray<T> mask = xt::zeros<T>({batch, std::size_t(1), length, source});
-                if (key_padding_mask)
-                    mask += xt::reshape_view(xgrad::detail::additive_from_bool<T>(*key_padding_mask, true),
-                                             {batch, std::size_t(1), std::size_t(1), source});
-                if (attn_mask)
-                    mask += xgrad::detail::additive_from_bool<T>(*attn_mask, true);
-                additive = constant<T>(std::move(mask));
-            }
-            const double p = this->is_training() ? dropout_ : 0.0;
-            const Tensor<T> attended = scaled_dot_product_attention(q, k, v, additive, is_causal, p);   // (N, H, L, D)
-            const Tensor<T> merged = reshape(transpose(attended, 1, 2), {static_cast<std::ptrdiff_t>(batch),
-                                                                        static_cast<std::ptrdiff_t>(length),
-                                                                        static_cast<std::ptrdiff_t>(embed_dim_)});
-            return (*out_proj)(merged);
+        // forward and its attention weights, as torch's need_weights=True: the softmax of the scores after
+        // dropout, averaged over the heads (N, L, S), or per head (N, num_heads, L, S) when
+        // average_attn_weights is false.
+        AttentionOutput<T> forward_with_weights(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                                                const AttentionMask<T>& key_padding_mask = {},
+                                                const AttentionMask<T>& attn_mask = {},
+                                                bool average_attn_weights = true)
+        {
+            AttentionOutput<T> result = attend(query, key, value, key_padding_mask, attn_mask, false);
+            if (average_attn_weights)
+                result.weights = mean(result.weights, 1);
+            return result;
         }
 
         // Self-attention without masks.
@@ -88,9 +113,43 @@ namespace xgrad::nn
         std::shared_ptr<Linear<T>> out_proj;      // E -> E
 
     private:
+        // The output and the per-head weights (N, H, L, S).
+        AttentionOutput<T> attend(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                                  const AttentionMask<T>& key_padding_mask, const AttentionMask<T>& attn_mask,
+                                  bool is_causal)
+        {
+            check_inputs(query, key, value, key_padding_mask, attn_mask);
+            const auto batch = static_cast<std::ptrdiff_t>(query.shape(0));
+            const auto length = static_cast<std::ptrdiff_t>(query.shape(1));
+            const auto source = static_cast<std::ptrdiff_t>(key.shape(1));
+            const auto heads = static_cast<std::ptrdiff_t>(num_heads_);
+            const auto head_dim = static_cast<std::ptrdiff_t>(embed_dim_ / num_heads_);
+            auto project = [&](const Tensor<T>& x, std::size_t part, std::ptrdiff_t steps) {
+                const Tensor<T> w = narrow(in_proj_weight, 0, part * embed_dim_, embed_dim_);
+                const Tensor<T> b = in_proj_bias.defined() ? narrow(in_proj_bias, 0, part * embed_dim_, embed_dim_) : Tensor<T>();
+                return transpose(reshape(linear(x, w, b), {batch, steps, heads, head_dim}), 1, 2);   // (N, H, steps, D)
+            };
+            const Tensor<T> q = project(query, 0, length), k = project(key, 1, source), v = project(value, 2, source);
+
+            // Both masks as one additive mask that broadcasts to the scores (N, H, L, S).
+            Tensor<T> mask;
+            if (attn_mask.defined())
+                mask = attn_mask.ndim() == 3 ? reshape(attn_mask.additive(), {batch, heads, length, source})
+                                             : attn_mask.additive();   // (N, H, L, S) or (L, S)
+            if (key_padding_mask.defined())
+            {
+                const Tensor<T> padding = reshape(key_padding_mask.additive(), {batch, 1, 1, source});
+                mask = mask.defined() ? add(mask, padding) : padding;
+            }
+            const double p = this->is_training() ? dropout_ : 0.0;
+            const Tensor<T> weights =
+                xgrad::detail::attention_weights(q, k, mask, is_causal, p, default_generator());   // (N, H, L, S)
+            const Tensor<T> merged = reshape(transpose(matmul(weights, v), 1, 2), {batch, length, heads * head_dim});
+            return {(*out_proj)(merged), weights};
+        }
+
         void check_inputs(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
-                          const std::optional<xt::xarray<bool>>& key_padding_mask,
-                          const std::optional<xt::xarray<bool>>& attn_mask) const
+                          const AttentionMask<T>& key_padding_mask, const AttentionMask<T>& attn_mask) const
         {
             const bool shapes_fit = query.ndim() == 3 && key.ndim() == 3 && value.ndim() == 3 &&
                                     query.shape(2) == embed_dim_ && key.shape(2) == embed_dim_ &&
@@ -103,12 +162,14 @@ namespace xgrad::nn
                                   shape_string(key.shape()) + ", " + shape_string(value.shape()));
             const Shape padding_shape{query.shape(0), key.shape(1)};
             const Shape pair_shape{query.shape(1), key.shape(1)};
-            if (key_padding_mask && !xgrad::detail::shapes_equal(key_padding_mask->shape(), padding_shape))
+            const Shape per_head_shape{query.shape(0) * num_heads_, query.shape(1), key.shape(1)};
+            if (key_padding_mask.defined() && key_padding_mask.shape() != padding_shape)
                 throw shape_error("MultiheadAttention: key_padding_mask must be (N, S) = " + shape_string(padding_shape) +
-                                  ", got " + shape_string(key_padding_mask->shape()));
-            if (attn_mask && !xgrad::detail::shapes_equal(attn_mask->shape(), pair_shape))
+                                  ", got " + shape_string(key_padding_mask.shape()));
+            if (attn_mask.defined() && attn_mask.shape() != pair_shape && attn_mask.shape() != per_head_shape)
                 throw shape_error("MultiheadAttention: attn_mask must be (L, S) = " + shape_string(pair_shape) +
-                                  ", got " + shape_string(attn_mask->shape()));
+                                  " or (N * num_heads, L, S) = " + shape_string(per_head_shape) + ", got " +
+                                  shape_string(attn_mask.shape()));
         }
 
         std::size_t embed_dim_, num_heads_;
@@ -118,7 +179,8 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_ATTENTION_TEMPLATES(EXTERN, T)                                                                      \
+#define XGRAD_NN_ATTENTION_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template class nn::AttentionMask<T>;                                                                       \
     EXTERN template class nn::MultiheadAttention<T>;
 namespace xgrad
 {

@@ -97,7 +97,7 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_CONV_TEMPLATES(EXTERN, T)                                                                           \
+#define XGRAD_NN_CONV_TEMPLATES(EXTERN, T)                                                                            \
     EXTERN template class nn::Conv2d<T>;
 namespace xgrad
 {

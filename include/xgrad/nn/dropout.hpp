@@ -29,7 +29,7 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_DROPOUT_TEMPLATES(EXTERN, T)                                                                        \
+#define XGRAD_NN_DROPOUT_TEMPLATES(EXTERN, T)                                                                         \
     EXTERN template class nn::Dropout<T>;
 namespace xgrad
 {

@@ -110,14 +110,16 @@ namespace xgrad::nn::init
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_INIT_TEMPLATES(EXTERN, T)                                                                           \
-    EXTERN template Tensor<T>& nn::init::uniform_<T, Generator>(Tensor<T>&, double, double, Generator&);             \
-    EXTERN template Tensor<T>& nn::init::normal_<T, Generator>(Tensor<T>&, double, double, Generator&);              \
-    EXTERN template Tensor<T>& nn::init::constant_<T>(Tensor<T>&, double);                                           \
-    EXTERN template Tensor<T>& nn::init::xavier_uniform_<T, Generator>(Tensor<T>&, double, Generator&);              \
-    EXTERN template Tensor<T>& nn::init::xavier_normal_<T, Generator>(Tensor<T>&, double, Generator&);               \
-    EXTERN template Tensor<T>& nn::init::kaiming_uniform_<T, Generator>(Tensor<T>&, double, const std::string&, const std::string&, Generator&); \
-    EXTERN template Tensor<T>& nn::init::kaiming_normal_<T, Generator>(Tensor<T>&, double, const std::string&, const std::string&, Generator&);
+#define XGRAD_NN_INIT_TEMPLATES(EXTERN, T)                                                                            \
+    EXTERN template Tensor<T>& nn::init::uniform_<T, Generator>(Tensor<T>&, double, double, Generator&);              \
+    EXTERN template Tensor<T>& nn::init::normal_<T, Generator>(Tensor<T>&, double, double, Generator&);               \
+    EXTERN template Tensor<T>& nn::init::constant_<T>(Tensor<T>&, double);                                            \
+    EXTERN template Tensor<T>& nn::init::xavier_uniform_<T, Generator>(Tensor<T>&, double, Generator&);               \
+    EXTERN template Tensor<T>& nn::init::xavier_normal_<T, Generator>(Tensor<T>&, double, Generator&);                \
+    EXTERN template Tensor<T>& nn::init::kaiming_uniform_<T, Generator>(Tensor<T>&, double, const std::string&,       \
+                                                                        const std::string&, Generator&);              \
+    EXTERN template Tensor<T>& nn::init::kaiming_normal_<T, Generator>(Tensor<T>&, double, const std::string&,        \
+                                                                       const std::string&, Generator&);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_NN_INIT_TEMPLATES)

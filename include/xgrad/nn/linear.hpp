@@ -56,7 +56,7 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_LINEAR_TEMPLATES(EXTERN, T)                                                                         \
+#define XGRAD_NN_LINEAR_TEMPLATES(EXTERN, T)                                                                          \
     EXTERN template class nn::Linear<T>;
 namespace xgrad
 {

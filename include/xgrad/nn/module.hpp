@@ -286,8 +286,8 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_MODULE_TEMPLATES(EXTERN, T)                                                                         \
-    EXTERN template class nn::Module<T>;                                                                             \
+#define XGRAD_NN_MODULE_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template class nn::Module<T>;                                                                              \
     EXTERN template std::ostream& nn::operator<< <T>(std::ostream&, const nn::Module<T>&);
 namespace xgrad
 {

@@ -130,10 +130,10 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_NORM_TEMPLATES(EXTERN, T)                                                                           \
-    EXTERN template class nn::LayerNorm<T>;                                                                          \
-    EXTERN template class nn::BatchNorm<T>;                                                                          \
-    EXTERN template class nn::BatchNorm1d<T>;                                                                        \
+#define XGRAD_NN_NORM_TEMPLATES(EXTERN, T)                                                                            \
+    EXTERN template class nn::LayerNorm<T>;                                                                           \
+    EXTERN template class nn::BatchNorm<T>;                                                                           \
+    EXTERN template class nn::BatchNorm1d<T>;                                                                         \
     EXTERN template class nn::BatchNorm2d<T>;
 namespace xgrad
 {

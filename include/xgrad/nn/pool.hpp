@@ -96,9 +96,9 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_POOL_TEMPLATES(EXTERN, T)                                                                           \
-    EXTERN template class nn::MaxPool2d<T>;                                                                          \
-    EXTERN template class nn::AvgPool2d<T>;                                                                          \
+#define XGRAD_NN_POOL_TEMPLATES(EXTERN, T)                                                                            \
+    EXTERN template class nn::MaxPool2d<T>;                                                                           \
+    EXTERN template class nn::AvgPool2d<T>;                                                                           \
     EXTERN template class nn::AdaptiveAvgPool2d<T>;
 namespace xgrad
 {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../config.hpp"
 #include "../ops/dropout.hpp"
 #include "../ops/linalg.hpp"
 #include "../ops/recurrent.hpp"
@@ -477,4 +478,20 @@ namespace xgrad::nn
         Tensor<T> forward(const Tensor<T>& input) override { return forward(input, Tensor<T>()); }
         Tensor<T> forward(const Tensor<T>& input, const Tensor<T>& h) { return this->step(input, h, Tensor<T>()).h; }
     };
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_NN_RECURRENT_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template class nn::detail::RecurrentLayer<T>;                                                              \
+    EXTERN template class nn::detail::RecurrentCellModule<T>;                                                         \
+    EXTERN template class nn::RNN<T>;                                                                                 \
+    EXTERN template class nn::LSTM<T>;                                                                                \
+    EXTERN template class nn::GRU<T>;                                                                                 \
+    EXTERN template class nn::RNNCell<T>;                                                                             \
+    EXTERN template class nn::LSTMCell<T>;                                                                            \
+    EXTERN template class nn::GRUCell<T>;
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_NN_RECURRENT_TEMPLATES)
 }

@@ -58,9 +58,9 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_REGULARIZATION_TEMPLATES(EXTERN, T)                                                                 \
-    EXTERN template Tensor<T> nn::l1_penalty<T>(const std::vector<Tensor<T>>&, double);                              \
-    EXTERN template Tensor<T> nn::l2_penalty<T>(const std::vector<Tensor<T>>&, double);                              \
+#define XGRAD_NN_REGULARIZATION_TEMPLATES(EXTERN, T)                                                                  \
+    EXTERN template Tensor<T> nn::l1_penalty<T>(const std::vector<Tensor<T>>&, double);                               \
+    EXTERN template Tensor<T> nn::l2_penalty<T>(const std::vector<Tensor<T>>&, double);                               \
     EXTERN template std::vector<Tensor<T>> nn::weights<T>(const nn::Module<T>&);
 namespace xgrad
 {

@@ -159,15 +159,15 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_ACTIVATION_TEMPLATES(EXTERN, T)                                                                    \
-    EXTERN template Tensor<T> relu<T>(const Tensor<T>&);                                                             \
-    EXTERN template Tensor<T> leaky_relu<T>(const Tensor<T>&, T);                                                    \
-    EXTERN template Tensor<T> sigmoid<T>(const Tensor<T>&);                                                          \
-    EXTERN template Tensor<T> tanh<T>(const Tensor<T>&);                                                             \
-    EXTERN template Tensor<T> softplus<T>(const Tensor<T>&, T, T);                                                   \
-    EXTERN template Tensor<T> gelu<T>(const Tensor<T>&, GeluApproximation);                                          \
-    EXTERN template Tensor<T> gelu<T>(const Tensor<T>&, const std::string&);                                         \
-    EXTERN template Tensor<T> softmax<T>(const Tensor<T>&, std::ptrdiff_t);                                          \
+#define XGRAD_OPS_ACTIVATION_TEMPLATES(EXTERN, T)                                                                     \
+    EXTERN template Tensor<T> relu<T>(const Tensor<T>&);                                                              \
+    EXTERN template Tensor<T> leaky_relu<T>(const Tensor<T>&, T);                                                     \
+    EXTERN template Tensor<T> sigmoid<T>(const Tensor<T>&);                                                           \
+    EXTERN template Tensor<T> tanh<T>(const Tensor<T>&);                                                              \
+    EXTERN template Tensor<T> softplus<T>(const Tensor<T>&, T, T);                                                    \
+    EXTERN template Tensor<T> gelu<T>(const Tensor<T>&, GeluApproximation);                                           \
+    EXTERN template Tensor<T> gelu<T>(const Tensor<T>&, const std::string&);                                          \
+    EXTERN template Tensor<T> softmax<T>(const Tensor<T>&, std::ptrdiff_t);                                           \
     EXTERN template Tensor<T> log_softmax<T>(const Tensor<T>&, std::ptrdiff_t);
 namespace xgrad
 {

@@ -39,6 +39,31 @@ namespace xgrad
         }
     }
 
+    namespace detail
+    {
+        // The attention weights dropout(softmax(q k^T / sqrt(E) + mask)): (..., L, S), for q (..., L, E) and
+        // k (..., S, E); additive_mask broadcasts to (..., L, S).
+        template <class T, class Rng>
+        Tensor<T> attention_weights(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& additive_mask,
+                                    bool is_causal, double dropout_p, Rng& rng)
+        {
+            const T scale = T(1) / std::sqrt(static_cast<T>(q.shape(-1)));
+            Tensor<T> scores = mul(matmul(q, k, false, true), scale);   // (..., L, S)
+            if (is_causal)
+                scores = add(scores, constant<T>(causal_additive_mask<T>(q.shape(-2), k.shape(-2))));
+            if (additive_mask.defined())
+            {
+                const Shape score_shape = scores.shape();
+                if (broadcast_shapes(additive_mask.shape(), score_shape, "scaled_dot_product_attention") != score_shape)
+                    throw shape_error("scaled_dot_product_attention: mask of shape " +
+                                      shape_string(additive_mask.shape()) + " does not broadcast to the scores' shape " +
+                                      shape_string(score_shape));
+                scores = add(scores, additive_mask);
+            }
+            return dropout(softmax(scores, -1), dropout_p, dropout_p > 0.0, rng);
+        }
+    }
+
     // q: (..., L, E)   k: (..., S, E)   v: (..., S, Ev)   ->   (..., L, Ev)
     // additive_mask (broadcast to (..., L, S)) is added to the scores; is_causal masks keys after each query;
     // dropout_p drops attention weights (pass 0 in evaluation).
@@ -52,20 +77,7 @@ namespace xgrad
             throw shape_error("scaled_dot_product_attention: expected q (..., L, E), k (..., S, E), v (..., S, Ev), "
                               "got " + shape_string(q.shape()) + ", " + shape_string(k.shape()) + ", " +
                               shape_string(v.shape()));
-        const T scale = T(1) / std::sqrt(static_cast<T>(q.shape(-1)));
-        Tensor<T> scores = mul(matmul(q, k, false, true), scale);   // (..., L, S)
-        if (is_causal)
-            scores = add(scores, constant<T>(detail::causal_additive_mask<T>(q.shape(-2), k.shape(-2))));
-        if (additive_mask.defined())
-        {
-            const Shape score_shape = scores.shape();
-            if (broadcast_shapes(additive_mask.shape(), score_shape, "scaled_dot_product_attention") != score_shape)
-                throw shape_error("scaled_dot_product_attention: mask of shape " + shape_string(additive_mask.shape()) +
-                                  " does not broadcast to the scores' shape " + shape_string(score_shape));
-            scores = add(scores, additive_mask);
-        }
-        const Tensor<T> weights = dropout(softmax(scores, -1), dropout_p, dropout_p > 0.0, rng);
-        return matmul(weights, v);
+        return matmul(detail::attention_weights(q, k, additive_mask, is_causal, dropout_p, rng), v);
     }
 
     // The same with a boolean mask, as torch.nn.functional.scaled_dot_product_attention: true = may attend.
@@ -81,9 +93,13 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_ATTENTION_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, bool, double, Generator&); \
-    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const xt::xarray<bool>&, bool, double, Generator&);
+#define XGRAD_OPS_ATTENTION_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&,          \
+                                                                         const Tensor<T>&, const Tensor<T>&, bool,    \
+                                                                         double, Generator&);                         \
+    EXTERN template Tensor<T> scaled_dot_product_attention<T, Generator>(const Tensor<T>&, const Tensor<T>&,          \
+                                                                         const Tensor<T>&, const xt::xarray<bool>&,   \
+                                                                         bool, double, Generator&);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_ATTENTION_TEMPLATES)

@@ -237,11 +237,15 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_CONV_TEMPLATES(EXTERN, T)                                                                          \
-    EXTERN template Tensor<T> conv2d<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Size2, Size2, Size2, std::size_t); \
-    EXTERN template Tensor<T> conv2d<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, std::size_t, std::size_t, std::size_t, std::size_t); \
-    EXTERN template Tensor<T> conv2d_input_grad<T>(const Tensor<T>&, const Tensor<T>&, const Shape&, Size2, Size2, Size2, std::size_t); \
-    EXTERN template Tensor<T> conv2d_weight_grad<T>(const Tensor<T>&, const Tensor<T>&, const Shape&, Size2, Size2, Size2, std::size_t);
+#define XGRAD_OPS_CONV_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template Tensor<T> conv2d<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Size2, Size2, Size2,    \
+                                        std::size_t);                                                                 \
+    EXTERN template Tensor<T> conv2d<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, std::size_t,            \
+                                        std::size_t, std::size_t, std::size_t);                                       \
+    EXTERN template Tensor<T> conv2d_input_grad<T>(const Tensor<T>&, const Tensor<T>&, const Shape&, Size2, Size2,    \
+                                                   Size2, std::size_t);                                               \
+    EXTERN template Tensor<T> conv2d_weight_grad<T>(const Tensor<T>&, const Tensor<T>&, const Shape&, Size2, Size2,   \
+                                                    Size2, std::size_t);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_CONV_TEMPLATES)

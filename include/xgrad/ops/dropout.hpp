@@ -30,7 +30,7 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_DROPOUT_TEMPLATES(EXTERN, T)                                                                       \
+#define XGRAD_OPS_DROPOUT_TEMPLATES(EXTERN, T)                                                                        \
     EXTERN template Tensor<T> dropout<T, Generator>(const Tensor<T>&, double, bool, Generator&);
 namespace xgrad
 {

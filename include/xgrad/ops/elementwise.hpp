@@ -296,19 +296,19 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_ELEMENTWISE_TEMPLATES(EXTERN, T)                                                                   \
-    EXTERN template Tensor<T> add<T>(const Tensor<T>&, const Tensor<T>&);                                            \
-    EXTERN template Tensor<T> sub<T>(const Tensor<T>&, const Tensor<T>&);                                            \
-    EXTERN template Tensor<T> mul<T>(const Tensor<T>&, const Tensor<T>&);                                            \
-    EXTERN template Tensor<T> div<T>(const Tensor<T>&, const Tensor<T>&);                                            \
-    EXTERN template Tensor<T> neg<T>(const Tensor<T>&);                                                              \
-    EXTERN template Tensor<T> exp<T>(const Tensor<T>&);                                                              \
-    EXTERN template Tensor<T> log<T>(const Tensor<T>&);                                                              \
-    EXTERN template Tensor<T> sqrt<T>(const Tensor<T>&);                                                             \
-    EXTERN template Tensor<T> abs<T>(const Tensor<T>&);                                                              \
-    EXTERN template Tensor<T> pow<T, T>(const Tensor<T>&, T);                                                        \
-    EXTERN template Tensor<T> pow<T>(const Tensor<T>&, const Tensor<T>&);                                            \
-    EXTERN template Tensor<T> clamp<T>(const Tensor<T>&, std::optional<T>, std::optional<T>);                        \
+#define XGRAD_OPS_ELEMENTWISE_TEMPLATES(EXTERN, T)                                                                    \
+    EXTERN template Tensor<T> add<T>(const Tensor<T>&, const Tensor<T>&);                                             \
+    EXTERN template Tensor<T> sub<T>(const Tensor<T>&, const Tensor<T>&);                                             \
+    EXTERN template Tensor<T> mul<T>(const Tensor<T>&, const Tensor<T>&);                                             \
+    EXTERN template Tensor<T> div<T>(const Tensor<T>&, const Tensor<T>&);                                             \
+    EXTERN template Tensor<T> neg<T>(const Tensor<T>&);                                                               \
+    EXTERN template Tensor<T> exp<T>(const Tensor<T>&);                                                               \
+    EXTERN template Tensor<T> log<T>(const Tensor<T>&);                                                               \
+    EXTERN template Tensor<T> sqrt<T>(const Tensor<T>&);                                                              \
+    EXTERN template Tensor<T> abs<T>(const Tensor<T>&);                                                               \
+    EXTERN template Tensor<T> pow<T, T>(const Tensor<T>&, T);                                                         \
+    EXTERN template Tensor<T> pow<T>(const Tensor<T>&, const Tensor<T>&);                                             \
+    EXTERN template Tensor<T> clamp<T>(const Tensor<T>&, std::optional<T>, std::optional<T>);                         \
     EXTERN template Tensor<T> erf<T>(const Tensor<T>&);
 namespace xgrad
 {

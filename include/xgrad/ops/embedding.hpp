@@ -71,9 +71,9 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_EMBEDDING_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&);                                     \
-    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&, std::int64_t);                       \
+#define XGRAD_OPS_EMBEDDING_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&);                                      \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&, std::int64_t);                        \
     EXTERN template Tensor<T> embedding<T>(const Tensor<T>&, const Tensor<T>&);
 namespace xgrad
 {

@@ -169,8 +169,8 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_LINALG_TEMPLATES(EXTERN, T)                                                                        \
-    EXTERN template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);                             \
+#define XGRAD_OPS_LINALG_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);                              \
     EXTERN template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 namespace xgrad
 {

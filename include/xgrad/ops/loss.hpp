@@ -124,21 +124,44 @@ namespace xgrad
             return input.ndim() == 1 ? 0 : 1;
         }
 
-        // Class targets checked against `classes`: `picked` holds each target (0 where it is ignore_index),
-        // `counted` 1 where it counts and 0 where ignored, `count` how many count.
+        // Class targets checked against `classes`, with the class weights w (undefined: all 1):
+        //   picked        each target (0 where it is ignore_index)
+        //   counted       1 where the target counts, 0 where it is ignored
+        //   weight        w[target] where it counts, 0 where ignored
+        //   total_weight  the sum of `weight`: what a mean divides by, as PyTorch's weighted mean
         template <class T>
         struct ClassTargets
         {
             IndexArray picked;
             xt::xarray<T> counted;
-            T count = 0;
+            xt::xarray<T> weight;
+            T total_weight = 0;
         };
+
+        // The class weights (C) of a loss: undefined, or a 1-D tensor of finite values that asks for no gradient.
+        template <class T>
+        void check_class_weight(const char* op, const Tensor<T>& weight, std::size_t classes)
+        {
+            if (!weight.defined())
+                return;
+            if (weight.ndim() != 1 || weight.shape(0) != classes)
+                throw shape_error(std::string(op) + ": weight must hold one value per class, (" +
+                                  std::to_string(classes) + ",), got " + shape_string(weight.shape()));
+            if (weight.requires_grad())
+                throw value_error(std::string(op) + ": the class weight is a constant (PyTorch does not "
+                                  "differentiate it either); pass one that does not require grad");
+            for (const T w : weight.value())
+                if (!std::isfinite(w))
+                    throw value_error(std::string(op) + ": the class weight holds a non-finite value " +
+                                      std::to_string(w));
+        }
 
         template <class T>
         ClassTargets<T> class_targets(const char* op, const IndexArray& target, std::size_t classes,
-                                      std::int64_t ignore_index)
+                                      std::int64_t ignore_index, const Tensor<T>& class_weight)
         {
-            ClassTargets<T> checked{target, xt::xarray<T>(target.shape()), T(0)};
+            check_class_weight(op, class_weight, classes);
+            ClassTargets<T> checked{target, xt::xarray<T>(target.shape()), xt::xarray<T>(target.shape()), T(0)};
             for (std::size_t i = 0; i < target.size(); ++i)
             {
                 const std::int64_t label = target.data()[i];
@@ -149,9 +172,20 @@ namespace xgrad
                                       " classes");
                 checked.picked.data()[i] = ignored ? 0 : label;
                 checked.counted.data()[i] = ignored ? T(0) : T(1);
-                checked.count += checked.counted.data()[i];
+                const T w = class_weight.defined() ? class_weight.value()(static_cast<std::size_t>(checked.picked.data()[i])) : T(1);
+                checked.weight.data()[i] = ignored ? T(0) : w;
+                checked.total_weight += checked.weight.data()[i];
             }
             return checked;
+        }
+
+        // The class weights (C) shaped to broadcast along the class dim of an input of `ndim` dims.
+        template <class T>
+        Tensor<T> class_weight_along(const Tensor<T>& weight, std::size_t dim, std::size_t ndim)
+        {
+            Dims shape(ndim, 1);
+            shape[dim] = static_cast<std::ptrdiff_t>(weight.shape(0));
+            return reshape(weight, shape);
         }
 
         // The shape a target must have for `input` (the input without its class dim); shape_error otherwise.
@@ -177,34 +211,40 @@ namespace xgrad
         }
 
         // Negative log-likelihood of `target` classes under `log_probs` (classes along dim 1, or 0 if 1-D),
-        // mixed with the uniform distribution by `label_smoothing`; targets equal to ignore_index count nothing.
+        // mixed with the uniform distribution by `label_smoothing` (ε), with class weights w, as PyTorch:
+        //   loss_i = -(1 - ε) w[t_i] log p_i[t_i] - ε/C Σ_c w_c log p_i[c],   0 where t_i is ignore_index
+        //   mean = Σ_i loss_i / Σ_i w[t_i]   (the sum over the targets that count)
         template <class T>
         Tensor<T> smoothed_nll(const char* op, const Tensor<T>& log_probs, const IndexArray& target,
-                               Reduction reduction, T label_smoothing, std::int64_t ignore_index)
+                               Reduction reduction, T label_smoothing, std::int64_t ignore_index,
+                               const Tensor<T>& class_weight)
         {
             const Shape expected = checked_target_shape(op, log_probs, target);
             check_label_smoothing(op, label_smoothing);
             const std::size_t dim = class_dim(log_probs);
-            ClassTargets<T> targets = class_targets<T>(op, target, log_probs.shape(dim), ignore_index);
+            const auto class_axis = static_cast<std::ptrdiff_t>(dim);
+            ClassTargets<T> targets = class_targets<T>(op, target, log_probs.shape(dim), ignore_index, class_weight);
             Shape index_shape = log_probs.shape();
             index_shape[dim] = 1;
             targets.picked.reshape(index_shape);   // ignored targets pick class 0, then count nothing
 
-            const Tensor<T> mask = constant<T>(targets.counted);
-            const Tensor<T> picked =
-                reshape_exact(gather(log_probs, static_cast<std::ptrdiff_t>(dim), targets.picked), expected);
-            Tensor<T> elements = neg(mul(picked, mask));
+            const Tensor<T> picked = reshape_exact(gather(log_probs, class_axis, targets.picked), expected);
+            Tensor<T> elements = neg(mul(picked, constant<T>(targets.weight)));
             if (label_smoothing > T(0))
             {
-                const Tensor<T> uniform = neg(mul(mean(log_probs, static_cast<std::ptrdiff_t>(dim)), mask));
+                const Tensor<T> weighted =
+                    class_weight.defined() ? mul(log_probs, class_weight_along(class_weight, dim, log_probs.ndim()))
+                                           : log_probs;
+                const Tensor<T> uniform = neg(mul(mean(weighted, class_axis), constant<T>(targets.counted)));
                 elements = add(mul(elements, T(1) - label_smoothing), mul(uniform, label_smoothing));
             }
             if (reduction.kind() == Reduction::mean)
-                return div(xgrad::sum(elements), targets.count);
+                return div(xgrad::sum(elements), targets.total_weight);
             return reduce_loss(elements, reduction);
         }
 
-        // Softmax cross-entropy of (N, C) logits as one op (the training case), ε = label_smoothing:
+        // Softmax cross-entropy of (N, C) logits without class weights as one op (the training case),
+        // ε = label_smoothing:
         //   loss_r = -(1 - ε) log p_r[t_r] - ε/C Σ_j log p_r[j],  p_r = softmax(x_r),  0 for an ignored row
         //   =>  dL/dx_r = dL/dloss_r · (p_r - (1 - ε) onehot(t_r) - ε/C)
         // The backward is one kernel pass over the saved log-probabilities; under create_graph the same rule
@@ -233,11 +273,11 @@ namespace xgrad
             }
             xt::xarray<T> value = reduction.kind() == Reduction::none ? losses : xt::xarray<T>(xt::sum(losses));
             if (reduction.kind() == Reduction::mean)
-                value() /= targets.count;
+                value() /= targets.total_weight;
             return make_result<T>("cross_entropy", std::move(value), {logits},
                 [logits, log_probs, targets, reduction, label_smoothing](const Tensor<T>& dout) -> Grads<T> {
                     // dL/dloss_r: dL/dy for reduction none, else dL/dy shared by the counted rows (mean: / count)
-                    const T share = reduction.kind() == Reduction::mean ? T(1) / targets.count : T(1);
+                    const T share = reduction.kind() == Reduction::mean ? T(1) / targets.total_weight : T(1);
                     if (!is_grad_enabled())
                     {
                         const xt::xarray<T> weight = reduction.kind() == Reduction::none
@@ -259,48 +299,55 @@ namespace xgrad
         }
     }
 
-    // Negative log-likelihood of class `target` given log-probabilities (N, C) (or (C), or (N, C, d1, ...)).
+    // Negative log-likelihood of class `target` given log-probabilities (N, C) (or (C), or (N, C, d1, ...)):
+    // -w[t] log_probs[t], with class weights w (C) (undefined: all 1, not differentiated); the mean divides by
+    // the sum of w[t] over the targets that are not ignore_index.
     template <class T>
     Tensor<T> nll_loss(const Tensor<T>& log_probs, const IndexArray& target, Reduction reduction = Reduction::mean,
-                       std::int64_t ignore_index = -100)
+                       std::int64_t ignore_index = -100, const Tensor<T>& weight = Tensor<T>())
     {
         XGRAD_PROFILE_OP("nll_loss");
-        return detail::smoothed_nll("nll_loss", log_probs, target, reduction, T(0), ignore_index);
+        return detail::smoothed_nll("nll_loss", log_probs, target, reduction, T(0), ignore_index, weight);
     }
 
     template <class T>
     Tensor<T> nll_loss(const Tensor<T>& log_probs, const Tensor<T>& target, Reduction reduction = Reduction::mean,
-                       std::int64_t ignore_index = -100)
+                       std::int64_t ignore_index = -100, const Tensor<T>& weight = Tensor<T>())
     {
-        return nll_loss(log_probs, detail::indices_from(target.value(), "nll_loss"), reduction, ignore_index);
+        return nll_loss(log_probs, detail::indices_from(target.value(), "nll_loss"), reduction, ignore_index, weight);
     }
 
     // Softmax cross-entropy of logits (N, C) (or (C), or (N, C, d1, ...)) against integer class targets,
-    // as torch.nn.functional.cross_entropy: y = -log_softmax(logits)[target], optionally label-smoothed.
+    // as torch.nn.functional.cross_entropy: y = -log_softmax(logits)[target], optionally label-smoothed and
+    // weighted per class (weight (C), not differentiated; see smoothed_nll for PyTorch's weighted mean).
+    // Unweighted (N, C) logits take the fused op; the other cases compose log_softmax and the weighted sums.
     template <class T>
     Tensor<T> cross_entropy(const Tensor<T>& logits, const IndexArray& target, Reduction reduction = Reduction::mean,
-                            T label_smoothing = T(0), std::int64_t ignore_index = -100)
+                            T label_smoothing = T(0), std::int64_t ignore_index = -100,
+                            const Tensor<T>& weight = Tensor<T>())
     {
         XGRAD_PROFILE_OP("cross_entropy");
         detail::checked_target_shape("cross_entropy", logits, target);
         if (logits.numel() == 0 && logits.shape(static_cast<std::ptrdiff_t>(detail::class_dim(logits))) == 0)
             throw value_error("cross_entropy: logits of shape " + shape_string(logits.shape()) + " have no classes");
-        if (logits.ndim() == 2)
+        if (logits.ndim() == 2 && !weight.defined())
         {
             detail::check_label_smoothing("cross_entropy", label_smoothing);
             return detail::fused_cross_entropy(
-                logits, detail::class_targets<T>("cross_entropy", target, logits.shape(1), ignore_index), reduction,
-                label_smoothing);
+                logits, detail::class_targets<T>("cross_entropy", target, logits.shape(1), ignore_index, weight),
+                reduction, label_smoothing);
         }
         const Tensor<T> log_probs = log_softmax(logits, static_cast<std::ptrdiff_t>(detail::class_dim(logits)));
-        return detail::smoothed_nll("cross_entropy", log_probs, target, reduction, label_smoothing, ignore_index);
+        return detail::smoothed_nll("cross_entropy", log_probs, target, reduction, label_smoothing, ignore_index,
+                                    weight);
     }
 
-    // The same against a tensor target: class probabilities when it has the logits' shape (soft labels),
-    // otherwise whole-number class indices.
+    // The same against a tensor target: class probabilities q when it has the logits' shape (soft labels:
+    // -Σ_c w_c q_c log p_c, the mean over the samples as PyTorch), otherwise whole-number class indices.
     template <class T>
     Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& target, Reduction reduction = Reduction::mean,
-                            T label_smoothing = T(0), std::int64_t ignore_index = -100)
+                            T label_smoothing = T(0), std::int64_t ignore_index = -100,
+                            const Tensor<T>& weight = Tensor<T>())
     {
         if (logits.ndim() == 0 || target.value().shape() != logits.value().shape())
         {
@@ -313,27 +360,36 @@ namespace xgrad
                                   "probabilities (the input's shape) nor as class indices (shape " +
                                   shape_string(label_shape) + ")");
             return cross_entropy(logits, detail::indices_from(target.value(), "cross_entropy"), reduction, label_smoothing,
-                                 ignore_index);
+                                 ignore_index, weight);
         }
         const auto dim = static_cast<std::ptrdiff_t>(detail::class_dim(logits));
+        detail::check_class_weight("cross_entropy", weight, logits.shape(dim));
         const auto classes = static_cast<T>(logits.shape(dim));
-        const Tensor<T> probs =
+        const Tensor<T> smoothed =
             label_smoothing > T(0) ? add(mul(target, T(1) - label_smoothing), label_smoothing / classes) : target;
+        const Tensor<T> probs =
+            weight.defined() ? mul(smoothed, detail::class_weight_along(weight, detail::class_dim(logits), logits.ndim()))
+                             : smoothed;
         return detail::reduce_loss(neg(sum(mul(probs, log_softmax(logits, dim)), dim)), reduction);
     }
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_LOSS_TEMPLATES(EXTERN, T)                                                                          \
-    EXTERN template Tensor<T> mse_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                            \
-    EXTERN template Tensor<T> l1_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                             \
-    EXTERN template Tensor<T> huber_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T);                       \
-    EXTERN template Tensor<T> binary_cross_entropy_with_logits<T>(const Tensor<T>&, const Tensor<T>&, Reduction, const Tensor<T>&); \
-    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const IndexArray&, Reduction, std::int64_t);             \
-    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, std::int64_t);              \
-    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const IndexArray&, Reduction, T, std::int64_t);     \
-    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T, std::int64_t);
+#define XGRAD_OPS_LOSS_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template Tensor<T> mse_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                             \
+    EXTERN template Tensor<T> l1_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                              \
+    EXTERN template Tensor<T> huber_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T);                        \
+    EXTERN template Tensor<T> binary_cross_entropy_with_logits<T>(const Tensor<T>&, const Tensor<T>&, Reduction,      \
+                                                                  const Tensor<T>&);                                  \
+    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const IndexArray&, Reduction, std::int64_t,               \
+                                          const Tensor<T>&);                                                          \
+    EXTERN template Tensor<T> nll_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction, std::int64_t,                \
+                                          const Tensor<T>&);                                                          \
+    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const IndexArray&, Reduction, T, std::int64_t,       \
+                                               const Tensor<T>&);                                                     \
+    EXTERN template Tensor<T> cross_entropy<T>(const Tensor<T>&, const Tensor<T>&, Reduction, T, std::int64_t,        \
+                                               const Tensor<T>&);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_LOSS_TEMPLATES)

@@ -155,9 +155,11 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_NORM_TEMPLATES(EXTERN, T)                                                                          \
-    EXTERN template Tensor<T> layer_norm<T>(const Tensor<T>&, const Shape&, const Tensor<T>&, const Tensor<T>&, double); \
-    EXTERN template Tensor<T> batch_norm<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, bool, double, double);
+#define XGRAD_OPS_NORM_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template Tensor<T> layer_norm<T>(const Tensor<T>&, const Shape&, const Tensor<T>&, const Tensor<T>&,       \
+                                            double);                                                                  \
+    EXTERN template Tensor<T> batch_norm<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,   \
+                                            const Tensor<T>&, bool, double, double);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_NORM_TEMPLATES)

@@ -272,16 +272,16 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_POOL_TEMPLATES(EXTERN, T)                                                                          \
-    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                  \
-    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2);                                                \
-    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                \
-    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t);                                          \
-    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                  \
-    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2);                                                \
-    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                \
-    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t);                                          \
-    EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, Size2);                                       \
+#define XGRAD_OPS_POOL_TEMPLATES(EXTERN, T)                                                                           \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                   \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, Size2);                                                 \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                 \
+    EXTERN template Tensor<T> max_pool2d<T>(const Tensor<T>&, std::size_t);                                           \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2, Size2, Size2);                                   \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2);                                                 \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                 \
+    EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t);                                           \
+    EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, Size2);                                        \
     EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, std::size_t);
 namespace xgrad
 {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "../config.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/recurrent.hpp"
 #include "../kernels/reduce.hpp"
@@ -229,4 +230,15 @@ namespace xgrad
                 return grads;
             });
     }
+}
+
+// The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
+// once by the xgrad_compiled library (config.hpp).
+#define XGRAD_OPS_RECURRENT_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template Tensor<T> recurrence<T>(RecurrentCell, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,      \
+                                            const Tensor<T>&, const Tensor<T>&, const std::vector<std::size_t>&,      \
+                                            bool);
+namespace xgrad
+{
+    XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_RECURRENT_TEMPLATES)
 }

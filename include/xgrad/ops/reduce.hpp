@@ -189,12 +189,12 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_REDUCE_TEMPLATES(EXTERN, T)                                                                        \
-    EXTERN template Tensor<T> sum<T>(const Tensor<T>&, const Dims&, bool);                                           \
-    EXTERN template Tensor<T> mean<T>(const Tensor<T>&, const Dims&, bool);                                          \
-    EXTERN template Tensor<T> max<T>(const Tensor<T>&, const Dims&, bool);                                           \
-    EXTERN template Tensor<T> min<T>(const Tensor<T>&, const Dims&, bool);                                           \
-    EXTERN template Tensor<T> var<T>(const Tensor<T>&, const Dims&, bool, std::size_t);                              \
+#define XGRAD_OPS_REDUCE_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template Tensor<T> sum<T>(const Tensor<T>&, const Dims&, bool);                                            \
+    EXTERN template Tensor<T> mean<T>(const Tensor<T>&, const Dims&, bool);                                           \
+    EXTERN template Tensor<T> max<T>(const Tensor<T>&, const Dims&, bool);                                            \
+    EXTERN template Tensor<T> min<T>(const Tensor<T>&, const Dims&, bool);                                            \
+    EXTERN template Tensor<T> var<T>(const Tensor<T>&, const Dims&, bool, std::size_t);                               \
     EXTERN template Tensor<T> logsumexp<T>(const Tensor<T>&, const Dims&, bool);
 namespace xgrad
 {

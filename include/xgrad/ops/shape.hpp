@@ -502,22 +502,22 @@ namespace xgrad
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_SHAPE_TEMPLATES(EXTERN, T)                                                                         \
-    EXTERN template Tensor<T> reshape<T>(const Tensor<T>&, const Dims&);                                             \
-    EXTERN template Tensor<T> flatten<T>(const Tensor<T>&, std::ptrdiff_t, std::ptrdiff_t);                          \
-    EXTERN template Tensor<T> squeeze<T>(const Tensor<T>&);                                                          \
-    EXTERN template Tensor<T> squeeze<T>(const Tensor<T>&, std::ptrdiff_t);                                          \
-    EXTERN template Tensor<T> unsqueeze<T>(const Tensor<T>&, std::ptrdiff_t);                                        \
-    EXTERN template Tensor<T> permute<T>(const Tensor<T>&, const Dims&);                                             \
-    EXTERN template Tensor<T> transpose<T>(const Tensor<T>&, std::ptrdiff_t, std::ptrdiff_t);                        \
-    EXTERN template Tensor<T> narrow<T>(const Tensor<T>&, std::ptrdiff_t, std::size_t, std::size_t);                 \
-    EXTERN template Tensor<T> cat<T>(const std::vector<Tensor<T>>&, std::ptrdiff_t);                                 \
-    EXTERN template Tensor<T> cat<T>(std::initializer_list<Tensor<T>>, std::ptrdiff_t);                              \
-    EXTERN template Tensor<T> stack<T>(const std::vector<Tensor<T>>&, std::ptrdiff_t);                               \
-    EXTERN template Tensor<T> stack<T>(std::initializer_list<Tensor<T>>, std::ptrdiff_t);                            \
-    EXTERN template Tensor<T> index_select<T>(const Tensor<T>&, std::ptrdiff_t, const IndexArray&);                  \
-    EXTERN template Tensor<T> gather<T>(const Tensor<T>&, std::ptrdiff_t, const IndexArray&);                        \
-    EXTERN template Tensor<T> where<T>(const xt::xarray<bool>&, const Tensor<T>&, const Tensor<T>&);                 \
+#define XGRAD_OPS_SHAPE_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template Tensor<T> reshape<T>(const Tensor<T>&, const Dims&);                                              \
+    EXTERN template Tensor<T> flatten<T>(const Tensor<T>&, std::ptrdiff_t, std::ptrdiff_t);                           \
+    EXTERN template Tensor<T> squeeze<T>(const Tensor<T>&);                                                           \
+    EXTERN template Tensor<T> squeeze<T>(const Tensor<T>&, std::ptrdiff_t);                                           \
+    EXTERN template Tensor<T> unsqueeze<T>(const Tensor<T>&, std::ptrdiff_t);                                         \
+    EXTERN template Tensor<T> permute<T>(const Tensor<T>&, const Dims&);                                              \
+    EXTERN template Tensor<T> transpose<T>(const Tensor<T>&, std::ptrdiff_t, std::ptrdiff_t);                         \
+    EXTERN template Tensor<T> narrow<T>(const Tensor<T>&, std::ptrdiff_t, std::size_t, std::size_t);                  \
+    EXTERN template Tensor<T> cat<T>(const std::vector<Tensor<T>>&, std::ptrdiff_t);                                  \
+    EXTERN template Tensor<T> cat<T>(std::initializer_list<Tensor<T>>, std::ptrdiff_t);                               \
+    EXTERN template Tensor<T> stack<T>(const std::vector<Tensor<T>>&, std::ptrdiff_t);                                \
+    EXTERN template Tensor<T> stack<T>(std::initializer_list<Tensor<T>>, std::ptrdiff_t);                             \
+    EXTERN template Tensor<T> index_select<T>(const Tensor<T>&, std::ptrdiff_t, const IndexArray&);                   \
+    EXTERN template Tensor<T> gather<T>(const Tensor<T>&, std::ptrdiff_t, const IndexArray&);                         \
+    EXTERN template Tensor<T> where<T>(const xt::xarray<bool>&, const Tensor<T>&, const Tensor<T>&);                  \
     EXTERN template Tensor<T> where<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 namespace xgrad
 {

@@ -144,12 +144,12 @@ namespace xgrad::optim
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPTIM_ADAM_TEMPLATES(EXTERN, T)                                                                        \
-    EXTERN template class optim::Optimizer<T, optim::AdamOptions, optim::AdamState<T>>;                              \
-    EXTERN template class optim::AdamBase<T, optim::AdamOptions>;                                                    \
-    EXTERN template class optim::Adam<T>;                                                                            \
-    EXTERN template class optim::Optimizer<T, optim::AdamWOptions, optim::AdamState<T>>;                             \
-    EXTERN template class optim::AdamBase<T, optim::AdamWOptions>;                                                   \
+#define XGRAD_OPTIM_ADAM_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template class optim::Optimizer<T, optim::AdamOptions, optim::AdamState<T>>;                               \
+    EXTERN template class optim::AdamBase<T, optim::AdamOptions>;                                                     \
+    EXTERN template class optim::Adam<T>;                                                                             \
+    EXTERN template class optim::Optimizer<T, optim::AdamWOptions, optim::AdamState<T>>;                              \
+    EXTERN template class optim::AdamBase<T, optim::AdamWOptions>;                                                    \
     EXTERN template class optim::AdamW<T>;
 namespace xgrad
 {

@@ -57,8 +57,8 @@ namespace xgrad::optim
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPTIM_CLIP_TEMPLATES(EXTERN, T)                                                                        \
-    EXTERN template double optim::clip_grad_norm_<T>(const std::vector<Tensor<T>>&, double, double);                 \
+#define XGRAD_OPTIM_CLIP_TEMPLATES(EXTERN, T)                                                                         \
+    EXTERN template double optim::clip_grad_norm_<T>(const std::vector<Tensor<T>>&, double, double);                  \
     EXTERN template void optim::clip_grad_value_<T>(const std::vector<Tensor<T>>&, double);
 namespace xgrad
 {

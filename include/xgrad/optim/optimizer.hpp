@@ -100,6 +100,9 @@ namespace xgrad::optim
         {
             std::vector<Tensor<T>> params;
             Options options;
+            // The lr schedules start from (torch's group["initial_lr"]): set by the first scheduler built on
+            // the optimizer, so that schedulers built after one that changed the lr share its starting point.
+            std::optional<double> initial_lr;
         };
         using state_type = State;
 
@@ -122,7 +125,7 @@ namespace xgrad::optim
                 if (!p.defined() || !p.requires_grad())
                     throw value_error("optimizer: every parameter must be a defined tensor that requires grad");
             state_.emplace_back(params.size());
-            groups_.push_back({std::move(params), std::move(options)});
+            groups_.push_back({std::move(params), std::move(options), std::nullopt});
         }
         std::vector<ParamGroup>& param_groups() { return groups_; }
         const std::vector<ParamGroup>& param_groups() const { return groups_; }

@@ -135,10 +135,10 @@ namespace xgrad::optim
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPTIM_RMSPROP_TEMPLATES(EXTERN, T)                                                                     \
-    EXTERN template class optim::Optimizer<T, optim::RMSpropOptions, optim::RMSpropState<T>>;                        \
-    EXTERN template class optim::RMSprop<T>;                                                                         \
-    EXTERN template class optim::Optimizer<T, optim::AdagradOptions, optim::AdagradState<T>>;                        \
+#define XGRAD_OPTIM_RMSPROP_TEMPLATES(EXTERN, T)                                                                      \
+    EXTERN template class optim::Optimizer<T, optim::RMSpropOptions, optim::RMSpropState<T>>;                         \
+    EXTERN template class optim::RMSprop<T>;                                                                          \
+    EXTERN template class optim::Optimizer<T, optim::AdagradOptions, optim::AdagradState<T>>;                         \
     EXTERN template class optim::Adagrad<T>;
 namespace xgrad
 {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "optimizer.hpp"
@@ -38,20 +40,28 @@ namespace xgrad::optim
                 lrs.push_back(group.options.lr());
             return lrs;
         }
+        const Optim& optimizer() const { return optimizer_; }
 
     protected:
+        // The base lrs are the groups' initial_lr, which the first scheduler sets from their lr (as torch).
         explicit LRScheduler(Optim& optimizer) : optimizer_(optimizer)
         {
-            for (const auto& group : optimizer.param_groups())
-                base_lrs_.push_back(group.options.lr());
+            for (auto& group : optimizer.param_groups())
+            {
+                if (!group.initial_lr)
+                    group.initial_lr = group.options.lr();
+                base_lrs_.push_back(*group.initial_lr);
+            }
         }
         virtual double lr_at(double base_lr, std::size_t epoch) const = 0;
-        void apply()
+        // Sets every group's lr for the current epoch (a schedule that sets more overrides it).
+        virtual void apply()
         {
             auto& groups = optimizer_.param_groups();
             for (std::size_t i = 0; i < groups.size(); ++i)
                 groups[i].options.lr(lr_at(base_lrs_[i], epoch_));
         }
+        Optim& mutable_optimizer() { return optimizer_; }
 
     private:
         Optim& optimizer_;
@@ -172,6 +182,196 @@ namespace xgrad::optim
     private:
         double start_, end_;
         std::size_t total_;
+    };
+
+    namespace detail
+    {
+        // Whether optimizer options have Adam's beta1 or SGD's (and RMSprop's) momentum.
+        template <class Options, class = void>
+        struct has_beta1 : std::false_type
+        {
+        };
+        template <class Options>
+        struct has_beta1<Options, std::void_t<decltype(std::declval<Options&>().beta1(0.0))>> : std::true_type
+        {
+        };
+        template <class Options, class = void>
+        struct has_momentum : std::false_type
+        {
+        };
+        template <class Options>
+        struct has_momentum<Options, std::void_t<decltype(std::declval<Options&>().momentum(0.0))>> : std::true_type
+        {
+        };
+    }
+
+    enum class AnnealStrategy
+    {
+        cos,      // end + (start - end) (1 + cos(pi pct)) / 2
+        linear    // start + (end - start) pct
+    };
+
+    inline AnnealStrategy parse_anneal_strategy(const std::string& name)
+    {
+        if (name == "cos")
+            return AnnealStrategy::cos;
+        if (name == "linear")
+            return AnnealStrategy::linear;
+        throw value_error("OneCycleLR: anneal_strategy must be \"cos\" or \"linear\", got \"" + name + "\"");
+    }
+
+    // The 1cycle policy, as torch's OneCycleLR; call step() once per batch, total_steps times at most.  The lr
+    // climbs from initial = max_lr / div_factor to max_lr over the first pct_start of the steps, then anneals
+    // to initial / final_div_factor.  three_phase: up to max_lr, back down to initial (as long), then to the
+    // minimum.  With cycle_momentum the momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the other
+    // way, between max_momentum and base_momentum; an optimizer without one is a value_error, as torch's.
+    template <class Optim>
+    class OneCycleLR : public LRScheduler<Optim>
+    {
+    public:
+        OneCycleLR(Optim& optimizer, double max_lr, std::size_t total_steps, double pct_start = 0.3,
+                   const std::string& anneal_strategy = "cos", bool cycle_momentum = true, double base_momentum = 0.85,
+                   double max_momentum = 0.95, double div_factor = 25.0, double final_div_factor = 1e4,
+                   bool three_phase = false)
+            : LRScheduler<Optim>(optimizer), total_steps_(total_steps), anneal_(parse_anneal_strategy(anneal_strategy)),
+              cycle_momentum_(cycle_momentum)
+        {
+            using Options = std::decay_t<decltype(optimizer.param_groups()[0].options)>;
+            if (total_steps == 0)
+                throw value_error("OneCycleLR: total_steps must be positive");
+            if (!(pct_start >= 0.0 && pct_start <= 1.0))
+                throw value_error("OneCycleLR: pct_start must be in [0, 1], got " + std::to_string(pct_start));
+            if (cycle_momentum && !detail::has_beta1<Options>::value && !detail::has_momentum<Options>::value)
+                throw value_error("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum = false");
+            // A first phase of no steps: torch divides by zero building it.  (Tested on the product, which
+            // no fused multiply-add rounds differently.)
+            if (pct_start * static_cast<double>(total_steps) == 1.0)
+                throw value_error("OneCycleLR: a phase of no steps (pct_start * total_steps is 1)");
+            const double initial = max_lr / div_factor, min_lr = initial / final_div_factor;
+            const double steps = static_cast<double>(total_steps), rise_end = pct_start * steps - 1.0;
+            if (three_phase)
+                phases_ = {{rise_end, initial, max_lr, max_momentum, base_momentum},
+                           {2.0 * pct_start * steps - 2.0, max_lr, initial, base_momentum, max_momentum},
+                           {steps - 1.0, initial, min_lr, max_momentum, max_momentum}};
+            else
+                phases_ = {{rise_end, initial, max_lr, max_momentum, base_momentum},
+                           {steps - 1.0, max_lr, min_lr, base_momentum, max_momentum}};
+            for (auto& group : optimizer.param_groups())
+                group.initial_lr = initial;
+            this->set_last_epoch(0);
+        }
+
+        // The momentum of step `epoch` (max_momentum at the start).
+        double momentum_at(std::size_t epoch) const { return at(epoch).second; }
+
+    protected:
+        double lr_at(double, std::size_t epoch) const override { return at(epoch).first; }
+        void apply() override
+        {
+            LRScheduler<Optim>::apply();
+            if (!cycle_momentum_)
+                return;
+            using Options = std::decay_t<decltype(this->optimizer().param_groups()[0].options)>;
+            const double momentum = momentum_at(this->last_epoch());
+            for (auto& group : this->mutable_optimizer().param_groups())
+            {
+                if constexpr (detail::has_beta1<Options>::value)
+                    group.options.beta1(momentum);
+                else if constexpr (detail::has_momentum<Options>::value)
+                    group.options.momentum(momentum);
+            }
+        }
+
+    private:
+        struct Phase
+        {
+            double end_step, start_lr, end_lr, start_momentum, end_momentum;
+        };
+
+        double anneal(double start, double end, double pct) const
+        {
+            const double pi = 3.14159265358979323846;
+            return anneal_ == AnnealStrategy::cos ? end + (start - end) / 2.0 * (std::cos(pi * pct) + 1.0)
+                                                  : (end - start) * pct + start;
+        }
+
+        // (lr, momentum) at step `epoch`: the phase that holds it (the last takes every later step), as torch.
+        std::pair<double, double> at(std::size_t epoch) const
+        {
+            if (epoch > total_steps_)
+                throw value_error("OneCycleLR: tried to step " + std::to_string(epoch + 1) + " times; total_steps is " +
+                                  std::to_string(total_steps_));
+            const double step = static_cast<double>(epoch);
+            double start_step = 0.0;
+            for (std::size_t i = 0; i < phases_.size(); ++i)
+            {
+                const Phase& phase = phases_[i];
+                if (step <= phase.end_step || i + 1 == phases_.size())
+                {
+                    if (phase.end_step == start_step)
+                        throw value_error("OneCycleLR: a phase of no steps (pct_start * total_steps is 1)");
+                    const double pct = (step - start_step) / (phase.end_step - start_step);
+                    return {anneal(phase.start_lr, phase.end_lr, pct), anneal(phase.start_momentum, phase.end_momentum, pct)};
+                }
+                start_step = phase.end_step;
+            }
+            return {phases_.back().end_lr, phases_.back().end_momentum};
+        }
+
+        std::size_t total_steps_;
+        AnnealStrategy anneal_;
+        bool cycle_momentum_;
+        std::vector<Phase> phases_;
+    };
+
+    // Schedules one after another, as torch's SequentialLR: schedulers[i] rules from milestones[i - 1] on,
+    // counting its epochs from that milestone (warm-up then cosine: a LinearLR and a CosineAnnealingLR with
+    // milestones {warmup}).  The schedulers act on `optimizer` and must outlive this one.
+    template <class Optim>
+    class SequentialLR
+    {
+    public:
+        SequentialLR(Optim& optimizer, std::vector<LRScheduler<Optim>*> schedulers, std::vector<std::size_t> milestones)
+            : optimizer_(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones))
+        {
+            if (schedulers_.empty() || milestones_.size() + 1 != schedulers_.size())
+                throw value_error("SequentialLR: expected one milestone fewer than schedulers, got " +
+                                  std::to_string(schedulers_.size()) + " schedulers and " +
+                                  std::to_string(milestones_.size()) + " milestones");
+            for (std::size_t i = 0; i < schedulers_.size(); ++i)
+                if (schedulers_[i] == nullptr || &schedulers_[i]->optimizer() != &optimizer)
+                    throw value_error("SequentialLR: scheduler " + std::to_string(i) +
+                                      " is null or belongs to another optimizer");
+            if (!std::is_sorted(milestones_.begin(), milestones_.end()))
+                throw value_error("SequentialLR: milestones must be in increasing order");
+            for (auto& group : optimizer.param_groups())
+                group.options.lr(*group.initial_lr);
+            set_last_epoch(0);
+        }
+
+        void step() { set_last_epoch(epoch_ + 1); }
+        std::size_t last_epoch() const { return epoch_; }
+        // Restores the position (from a checkpoint): the scheduler that rules at `epoch`, at its own epoch.
+        void set_last_epoch(std::size_t epoch)
+        {
+            epoch_ = epoch;
+            const auto index =
+                static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+            schedulers_[index]->set_last_epoch(index == 0 ? epoch : epoch - milestones_[index - 1]);
+        }
+        std::vector<double> get_last_lr() const
+        {
+            std::vector<double> lrs;
+            for (const auto& group : optimizer_.param_groups())
+                lrs.push_back(group.options.lr());
+            return lrs;
+        }
+
+    private:
+        Optim& optimizer_;
+        std::vector<LRScheduler<Optim>*> schedulers_;
+        std::vector<std::size_t> milestones_;
+        std::size_t epoch_ = 0;
     };
 
     // Cuts the lr by `factor` when a monitored metric has not improved for `patience` epochs

@@ -65,8 +65,8 @@ namespace xgrad::optim
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPTIM_SGD_TEMPLATES(EXTERN, T)                                                                         \
-    EXTERN template class optim::Optimizer<T, optim::SGDOptions, optim::SGDState<T>>;                                \
+#define XGRAD_OPTIM_SGD_TEMPLATES(EXTERN, T)                                                                          \
+    EXTERN template class optim::Optimizer<T, optim::SGDOptions, optim::SGDState<T>>;                                 \
     EXTERN template class optim::SGD<T>;
 namespace xgrad
 {

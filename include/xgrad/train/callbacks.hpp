@@ -280,8 +280,8 @@ namespace xgrad::train
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_TRAIN_CALLBACKS_TEMPLATES(EXTERN, T)                                                                   \
-    EXTERN template class train::EarlyStopping<T>;                                                                   \
+#define XGRAD_TRAIN_CALLBACKS_TEMPLATES(EXTERN, T)                                                                    \
+    EXTERN template class train::EarlyStopping<T>;                                                                    \
     EXTERN template class train::ModelCheckpoint<T>;
 namespace xgrad
 {

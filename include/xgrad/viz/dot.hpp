@@ -74,7 +74,7 @@ namespace xgrad::viz
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_VIZ_DOT_TEMPLATES(EXTERN, T)                                                                           \
+#define XGRAD_VIZ_DOT_TEMPLATES(EXTERN, T)                                                                            \
     EXTERN template std::string viz::to_dot<T>(const Tensor<T>&, const viz::DotOptions&);
 namespace xgrad
 {

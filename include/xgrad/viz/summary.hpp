@@ -35,7 +35,7 @@ namespace xgrad::viz
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_VIZ_SUMMARY_TEMPLATES(EXTERN, T)                                                                       \
+#define XGRAD_VIZ_SUMMARY_TEMPLATES(EXTERN, T)                                                                        \
     EXTERN template std::string viz::summarize<T>(const xt::xarray<T>&, std::size_t);
 namespace xgrad
 {

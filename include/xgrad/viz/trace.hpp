@@ -86,7 +86,7 @@ namespace xgrad::viz
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_VIZ_TRACE_TEMPLATES(EXTERN, T)                                                                         \
+#define XGRAD_VIZ_TRACE_TEMPLATES(EXTERN, T)                                                                          \
     EXTERN template void viz::trace_backward<T>(const Tensor<T>&, std::ostream&, bool);
 namespace xgrad
 {
