@@ -261,6 +261,37 @@ def main():
                               memory_mask=i["memory_mask"], src_key_padding_mask=i["src_key_padding_mask"],
                               tgt_key_padding_mask=i["tgt_key_padding_mask"],
                               memory_key_padding_mask=i["memory_key_padding_mask"]))
+    # GroupNorm(2, 4) on (2, 4, 3, 3) and GroupNorm(3, 6) on (2, 6, 5), affine random
+    for name, m, shape in [("group_norm", nn.GroupNorm(2, 4), (2, 4, 3, 3)),
+                           ("group_norm_seq", nn.GroupNorm(3, 6), (2, 6, 5))]:
+        m = m.double()
+        randomise(m, g)
+        write_case(name, m, {"x": randn(*shape) * 1.5 + 0.5}, lambda m, i: m(i["x"]))
+
+    # ConvTranspose2d(4, 6, 3), stride 2, padding 1, output_padding 1, groups 2, on (2, 4, 3, 4)
+    m = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2).double()
+    write_case("conv_transpose2d", m, {"x": randn(2, 4, 3, 4)}, lambda m, i: m(i["x"]))
+
+    # ConvTranspose2d(2, 3, (2, 3)), dilation (2, 1), stride (1, 2), padding (0, 1), output_padding (1, 1):
+    # the first output_padding reaches the stride (allowed because it is below the dilation) and exceeds the
+    # padding, so the last output row is reached by no input
+    m = nn.ConvTranspose2d(2, 3, (2, 3), stride=(1, 2), padding=(0, 1), output_padding=(1, 1),
+                           dilation=(2, 1)).double()
+    write_case("conv_transpose2d_dilation", m, {"x": randn(2, 2, 4, 3)}, lambda m, i: m(i["x"]))
+
+    # Conv1d(4, 6, 3), stride 2, padding 1, dilation 2, groups 2, on (2, 4, 9)
+    m = nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2).double()
+    write_case("conv1d", m, {"x": randn(2, 4, 9)}, lambda m, i: m(i["x"]))
+
+    # ConvTranspose1d(4, 2, 3), stride 2, padding 1, output_padding 1, groups 2, dilation 2, on (2, 4, 5)
+    m = nn.ConvTranspose1d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2).double()
+    write_case("conv_transpose1d", m, {"x": randn(2, 4, 5)}, lambda m, i: m(i["x"]))
+
+    # MaxPool1d(3, stride=2, padding=1) and AvgPool1d(3, stride=2, padding=1) on (2, 3, 8)
+    for name, m in [("max_pool1d", nn.MaxPool1d(3, stride=2, padding=1)),
+                    ("avg_pool1d", nn.AvgPool1d(3, stride=2, padding=1))]:
+        write_case(name, m, {"x": randn(2, 3, 8)}, lambda m, i: m(i["x"]))
+
 
 if __name__ == "__main__":
     main()

@@ -240,3 +240,151 @@ TEST_CASE("conv2d: errors name the op and the shapes")
         conv2d_input_grad(zeros<float>({1, 6, 5, 5}), w, Shape{1, 4, 8, 8}, Size2{1, 1}, Size2{0, 0}, Size2{1, 1}, 2),
         shape_error);   // grad_output should be (1, 6, 6, 6)
 }
+
+namespace
+{
+    // A transposed convolution: x (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw), and its settings.
+    struct transposed_case
+    {
+        Shape input, weight;
+        Size2 stride, padding, output_padding;
+        std::size_t groups;
+        Size2 dilation;
+        bool bias;
+    };
+
+    std::vector<Tensor<double>> random_inputs(const transposed_case& c, Generator& rng)
+    {
+        std::vector<Tensor<double>> inputs{randn<double>(c.input, rng, true), randn<double>(c.weight, rng, true)};
+        if (c.bias)
+            inputs.push_back(randn<double>({c.weight[1] * c.groups}, rng, true));
+        return inputs;
+    }
+
+    Tensor<double> conv_transpose_of(const std::vector<Tensor<double>>& in, const transposed_case& c)
+    {
+        return conv_transpose2d(in[0], in[1], c.bias ? in[2] : Tensor<double>(), c.stride, c.padding,
+                                c.output_padding, c.groups, c.dilation);
+    }
+
+    const std::vector<transposed_case> transposed_cases{
+        {{2, 2, 3, 4}, {2, 3, 3, 2}, {1, 1}, {0, 0}, {0, 0}, 1, {1, 1}, true},
+        {{1, 4, 3, 3}, {4, 2, 3, 3}, {2, 2}, {1, 1}, {1, 1}, 2, {1, 1}, true},    // stride, padding, groups
+        {{2, 2, 3, 3}, {2, 2, 2, 3}, {1, 2}, {1, 0}, {1, 1}, 1, {2, 1}, true},    // output_padding = stride < dilation
+        {{1, 2, 4, 3}, {2, 1, 2, 2}, {2, 1}, {1, 0}, {1, 1}, 2, {2, 2}, false},   // the last column reached by no input
+    };
+}
+
+TEST_CASE("conv_transpose2d is conv2d's input gradient: <conv_transpose2d(x, W), y> = <x, conv2d(y, W)>")
+{
+    Generator rng(23);
+    // stride 2, padding 1, output_padding 1, groups 2: y (1, 6, 6, 6) convolves back to x's (1, 4, 3, 3)
+    const auto x = randn<double>({1, 4, 3, 3}, rng);
+    const auto w = randn<double>({4, 3, 3, 3}, rng);
+    const auto y = randn<double>({1, 6, 6, 6}, rng);
+    const auto transposed = conv_transpose2d(x, w, Tensor<double>(), 2, 1, 1, 2);
+    REQUIRE(transposed.shape() == Shape{1, 6, 6, 6});
+    const double lhs = sum(mul(transposed, y)).item();
+    const double rhs = sum(mul(x, conv2d(y, w, Tensor<double>(), 2, 1, 1, 2))).item();
+    CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
+    const auto b = randn<double>({6}, rng);
+    CHECK(xt::allclose(conv_transpose2d(x, w, b, 2, 1, 1, 2).value(),
+                       add(transposed, reshape(b, Dims{1, 6, 1, 1})).value()));
+}
+
+TEST_CASE("conv_transpose2d: output sizes follow PyTorch's formula")
+{
+    const auto w = zeros<double>({2, 3, 3, 3});
+    // (H - 1)·s - 2p + d·(k - 1) + output_padding + 1
+    CHECK(conv_transpose2d(zeros<double>({1, 2, 4, 5}), w).shape() == Shape{1, 3, 6, 7});
+    CHECK(conv_transpose2d(zeros<double>({1, 2, 4, 5}), w, Tensor<double>(), 2, 1, 1).shape() == Shape{1, 3, 8, 10});
+    CHECK(conv_transpose2d(zeros<double>({1, 2, 4, 5}), w, Tensor<double>(), 1, 0, 1, 1, 2).shape() ==
+          Shape{1, 3, 9, 10});
+    CHECK(conv_transpose2d(zeros<double>({1, 2, 4, 5}), w, Tensor<double>(), Size2{3, 1}, Size2{0, 1}, Size2{2, 0})
+              .shape() == Shape{1, 3, 14, 5});
+}
+
+TEST_CASE("conv_transpose2d: gradients and second derivatives of input, weight and bias match finite differences")
+{
+    Generator rng(29);
+    for (const auto& c : transposed_cases)
+    {
+        INFO("input " << shape_string(c.input) << " weight " << shape_string(c.weight) << " stride "
+                      << shape_string(c.stride) << " output_padding " << shape_string(c.output_padding)
+                      << " dilation " << shape_string(c.dilation) << " groups " << c.groups);
+        CHECK(gradcheck([&](const std::vector<Tensor<double>>& in) { return conv_transpose_of(in, c); },
+                        random_inputs(c, rng)));
+        CHECK(gradgradcheck(
+            [&](const std::vector<Tensor<double>>& in) {
+                auto y = conv_transpose_of(in, c);
+                return mul(y, y);
+            },
+            random_inputs(c, rng)));
+    }
+}
+
+TEST_CASE("conv1d and conv_transpose1d: gradients match finite differences (stride 2, padding, dilation 2, groups 2)")
+{
+    Generator rng(31);
+    auto x = randn<double>({2, 4, 9}, rng, true);
+    auto w = randn<double>({6, 2, 3}, rng, true);
+    auto b = randn<double>({6}, rng, true);
+    CHECK(conv1d(x, w, b, 2, 1, 2, 2).shape() == Shape{2, 6, 4});
+    CHECK(gradcheck([](const std::vector<Tensor<double>>& in) { return conv1d(in[0], in[1], in[2], 2, 1, 2, 2); },
+                    {x, w, b}));
+    CHECK(gradgradcheck(
+        [](const std::vector<Tensor<double>>& in) {
+            auto y = conv1d(in[0], in[1], in[2], 1, 1);
+            return mul(y, y);
+        },
+        {x, randn<double>({3, 4, 2}, rng, true), randn<double>({3}, rng, true)}));
+
+    auto s = randn<double>({2, 4, 5}, rng, true);
+    auto wt = randn<double>({4, 1, 3}, rng, true);
+    auto bt = randn<double>({2}, rng, true);
+    // (5 - 1)·2 - 2 + 2·2 + 1 + 1
+    CHECK(conv_transpose1d(s, wt, bt, 2, 1, 1, 2, 2).shape() == Shape{2, 2, 12});
+    CHECK(gradcheck(
+        [](const std::vector<Tensor<double>>& in) { return conv_transpose1d(in[0], in[1], in[2], 2, 1, 1, 2, 2); },
+        {s, wt, bt}));
+    CHECK(gradcheck(
+        [](const std::vector<Tensor<double>>& in) { return conv_transpose1d(in[0], in[1], in[2], 1, 1, 1, 2, 2); },
+        {s, wt, bt}));   // output_padding 1 reaches the stride 1, below the dilation 2
+}
+
+TEST_CASE("conv1d is conv2d on a row of height 1")
+{
+    Generator rng(37);
+    const auto x = randn<double>({2, 3, 8}, rng);
+    const auto w = randn<double>({4, 3, 3}, rng);
+    const auto b = randn<double>({4}, rng);
+    const auto expected = conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, Size2{1, 2}, Size2{0, 1}, Size2{1, 1});
+    CHECK(xt::allclose(conv1d(x, w, b, 2, 1).value(), squeeze(expected, 2).value()));
+}
+
+TEST_CASE("conv_transpose2d, conv1d, conv_transpose1d: errors with the exception PyTorch's checks map to")
+{
+    const auto x = zeros<float>({1, 4, 5, 5});
+    const auto w = zeros<float>({4, 3, 3, 3});
+    CHECK_NOTHROW(conv_transpose2d(x, w, Tensor<float>(), 2, 1, 1, 2));
+    CHECK_THROWS_AS(conv_transpose2d(zeros<float>({4, 5, 5}), w), shape_error);            // rank
+    CHECK_THROWS_AS(conv_transpose2d(x, zeros<float>({4, 3, 3})), shape_error);            // weight rank
+    CHECK_THROWS_AS(conv_transpose2d(zeros<float>({1, 3, 5, 5}), w), shape_error);         // channels
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 1, 0, 0, 3), value_error);     // 3 does not divide 4
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 1, 0, 0, 0), value_error);     // groups 0
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 2, 1, 2), value_error);        // output_padding = stride
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 1, 0, 1), value_error);        // and not below dilation
+    CHECK_NOTHROW(conv_transpose2d(x, w, Tensor<float>(), 1, 0, 1, 1, 2));                 // below dilation 2
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 0), value_error);              // stride 0
+    CHECK_THROWS_AS(conv_transpose2d(x, w, Tensor<float>(), 1, 0, 0, 1, 0), value_error);  // dilation 0
+    CHECK_THROWS_AS(conv_transpose2d(x, w, zeros<float>({6})), shape_error);               // bias size
+    CHECK_THROWS_AS(conv_transpose2d(zeros<float>({1, 4, 1, 1}), w, Tensor<float>(), 1, 2), shape_error);   // no output
+    CHECK_THROWS_AS(conv1d(zeros<float>({4, 9}), zeros<float>({2, 4, 3})), shape_error);
+    CHECK_THROWS_AS(conv1d(zeros<float>({1, 4, 9}), zeros<float>({2, 4, 1, 3})), shape_error);
+    CHECK_THROWS_AS(conv1d(zeros<float>({1, 4, 9}), zeros<float>({2, 3, 3})), shape_error);            // channels
+    CHECK_THROWS_AS(conv1d(zeros<float>({1, 4, 9}), zeros<float>({3, 2, 3}), Tensor<float>(), 1, 0, 1, 2),
+                    value_error);   // 2 groups do not divide 3 output channels
+    CHECK_THROWS_AS(conv_transpose1d(zeros<float>({1, 4, 9}), zeros<float>({4, 2, 3}), Tensor<float>(), 2, 0, 2),
+                    value_error);
+    CHECK_THROWS_AS(conv_transpose1d(zeros<float>({4, 9}), zeros<float>({4, 2, 3})), shape_error);
+}

@@ -392,3 +392,76 @@ TEST_CASE("Conv2dOptions chain on a temporary, straight into Conv2d, and every s
     CHECK(pairs.extra_repr() == "1, 1, kernel_size=(1, 2), stride=(1, 2), padding=(0, 1)");
     CHECK(pairs.bias.defined());
 }
+
+TEST_CASE("group_norm: gradients and second derivatives match finite differences; groups have mean 0, variance 1")
+{
+    const auto x = normal_leaf({2, 6, 3}, 6, 2.0, 0.5);
+    const auto weight = normal_leaf({6}, 7, 0.5, 1.0), bias = normal_leaf({6}, 8);
+    check_derivatives([](const Inputs& in) { return group_norm(in[0], 3, in[1], in[2]); }, Inputs{x, weight, bias});
+    check_derivatives([](const Inputs& in) { return group_norm(in[0], 2); }, Inputs{normal_leaf({2, 4, 2, 3}, 9)});
+    check_derivatives([](const Inputs& in) { return group_norm(in[0], 1, in[1]); }, Inputs{x, weight});
+
+    // Groups of two channels: each sample's (2, 3) block has mean 0 and biased variance 1.
+    const auto y = group_norm(x, 3).value();
+    xt::xarray<double> grouped = y;
+    grouped.reshape({2, 3, 6});
+    CHECK(xt::allclose(xt::mean(grouped, {2}), 0.0, 1e-12, 1e-12));
+    CHECK(xt::allclose(xt::mean(grouped * grouped, {2}), 1.0, 1e-4));
+    // One group per channel on (N, C, L) is instance normalisation; all channels in one group is layer_norm.
+    CHECK(xt::allclose(group_norm(x, 1).value(), layer_norm(x, {6, 3}).value()));
+    check_error<value_error>([&] { group_norm(x, 4); }, {"group_norm", "4", "6"});
+    check_error<shape_error>([&] { group_norm(x, 3, ones<double>({3})); }, {"group_norm", "(3,)"});
+    check_error<shape_error>([&] { group_norm(ones<double>({6}), 3); }, {"group_norm", "(6,)"});
+}
+
+TEST_CASE("GroupNorm, ConvTranspose2d, Conv1d, ConvTranspose1d, MaxPool1d, AvgPool1d: PyTorch's parameters and "
+          "checks")
+{
+    nn::GroupNorm<float> norm(2, 4);
+    CHECK(norm.extra_repr() == "2, 4, eps=1e-05, affine=true");
+    CHECK(xt::all(xt::equal(norm.weight.value(), 1.0f)));
+    CHECK(xt::all(xt::equal(norm.bias.value(), 0.0f)));
+    CHECK(norm(ones<float>({2, 4, 3})).shape() == Shape{2, 4, 3});
+    CHECK(nn::GroupNorm<float>(2, 4, 1e-5, false).named_parameters().empty());
+    CHECK_THROWS_AS(nn::GroupNorm<float>(3, 4), value_error);
+    check_error<shape_error>([&] { norm(ones<float>({2, 3, 5})); }, {"GroupNorm", "(2, 3, 5)"});
+
+    // Transposed weights are (in, out / groups, k...), and torch's fan_in is weight.size(1) · k...
+    nn::ConvTranspose2d<float> up(4, 6, 3, nn::ConvTranspose2dOptions().stride(2).padding(1).output_padding(1).groups(2));
+    CHECK(up.weight.shape() == Shape{4, 3, 3, 3});
+    CHECK(up.extra_repr() ==
+          "4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1), groups=2");
+    const float bound = 1.0f / std::sqrt(27.0f);
+    CHECK(xt::amax(xt::abs(up.weight.value()))() <= bound);
+    CHECK(xt::amax(xt::abs(up.bias.value()))() <= bound);
+    CHECK(up(zeros<float>({1, 4, 5, 5})).shape() == Shape{1, 6, 10, 10});
+    check_error<shape_error>([&] { up(zeros<float>({1, 3, 5, 5})); }, {"ConvTranspose2d", "(1, 3, 5, 5)"});
+    CHECK_THROWS_AS(nn::ConvTranspose2d<float>(4, 6, 3, nn::ConvTranspose2dOptions().groups(4)), value_error);
+    nn::ConvTranspose2d<float> bad_padding(2, 2, 3, nn::ConvTranspose2dOptions().output_padding(1));
+    CHECK_THROWS_AS(bad_padding(zeros<float>({1, 2, 4, 4})), value_error);   // output_padding ≥ stride and dilation
+
+    nn::Conv1d<float> conv(4, 6, 3, nn::Conv1dOptions().stride(2).padding(1).dilation(2).groups(2).bias(false));
+    CHECK(conv.weight.shape() == Shape{6, 2, 3});
+    CHECK_FALSE(conv.bias.defined());
+    CHECK(conv.extra_repr() == "4, 6, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), groups=2, bias=false");
+    CHECK(conv(zeros<float>({2, 4, 9})).shape() == Shape{2, 6, 4});
+    check_error<shape_error>([&] { conv(zeros<float>({4, 9})); }, {"Conv1d", "(4, 9)"});
+    check_error<shape_error>([&] { conv(zeros<float>({1, 5, 9})); }, {"Conv1d", "(1, 5, 9)"});
+    CHECK_THROWS_AS(nn::Conv1d<float>(4, 6, 0), value_error);
+
+    nn::ConvTranspose1d<float> up1(4, 2, 3, nn::ConvTranspose1dOptions().stride(2).output_padding(1).groups(2));
+    CHECK(up1.weight.shape() == Shape{4, 1, 3});
+    CHECK(up1.bias.shape() == Shape{2});
+    CHECK(xt::amax(xt::abs(up1.weight.value()))() <= 1.0f / std::sqrt(3.0f));
+    CHECK(up1(zeros<float>({2, 4, 5})).shape() == Shape{2, 2, 12});
+    CHECK(up1.extra_repr() == "4, 2, kernel_size=(3,), stride=(2,), output_padding=(1,), groups=2");
+    CHECK_THROWS_AS(nn::ConvTranspose1d<float>(3, 2, 3, nn::ConvTranspose1dOptions().groups(2)), value_error);
+
+    nn::MaxPool1d<float> max_pool(3);
+    CHECK(max_pool.extra_repr() == "kernel_size=3, stride=3, padding=0");
+    CHECK(max_pool(zeros<float>({2, 3, 9})).shape() == Shape{2, 3, 3});
+    nn::AvgPool1d<float> avg_pool(3, 2, 1);
+    CHECK(avg_pool.extra_repr() == "kernel_size=3, stride=2, padding=1");
+    CHECK(avg_pool(zeros<float>({2, 3, 9})).shape() == Shape{2, 3, 5});
+    check_error<shape_error>([&] { avg_pool(zeros<float>({3, 9})); }, {"AvgPool1d", "(3, 9)"});
+}

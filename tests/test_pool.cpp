@@ -215,3 +215,38 @@ TEST_CASE("pooling: errors name the op and the shapes")
     CHECK_NOTHROW(max_pool2d(x, 6, 1, 3));   // fits once padded
     CHECK_THROWS_AS(adaptive_avg_pool2d(x, 0), value_error);
 }
+
+TEST_CASE("max_pool1d and avg_pool1d: the 2-D pools on a row, their default stride, gradients and errors")
+{
+    Generator rng(15);
+    xt::xarray<double> values = xt::arange<double>(2.0 * 3 * 9) * 0.1 - 1.0;   // well separated for the arg-max
+    std::shuffle(values.begin(), values.end(), rng);
+    values.reshape({2, 3, 9});
+    auto x = Tensor<double>(values, true);
+    const auto as_row = unsqueeze(x, 2);
+    CHECK(xt::allclose(max_pool1d(x, 3, 2, 1).value(),
+                       squeeze(max_pool2d(as_row, Size2{1, 3}, Size2{1, 2}, Size2{0, 1}), 2).value()));
+    CHECK(xt::allclose(avg_pool1d(x, 3, 2, 1).value(),
+                       squeeze(avg_pool2d(as_row, Size2{1, 3}, Size2{1, 2}, Size2{0, 1}), 2).value()));
+    CHECK(max_pool1d(x, 2).shape() == Shape{2, 3, 4});   // stride = kernel
+    CHECK(avg_pool1d(x, 3).shape() == Shape{2, 3, 3});
+    // count_include_pad: the first window [-1, 2) holds the padding and two values, and divides by 3.
+    CHECK(avg_pool1d(x, 3, 2, 1).value()(0, 0, 0) == doctest::Approx((values(0, 0, 0) + values(0, 0, 1)) / 3));
+
+    CHECK(gradcheck([](const std::vector<Tensor<double>>& in) { return max_pool1d(in[0], 3, 2, 1); }, {x}));
+    CHECK(gradcheck([](const std::vector<Tensor<double>>& in) { return avg_pool1d(in[0], 3, 2, 1); }, {x}));
+    CHECK(gradgradcheck(
+        [](const std::vector<Tensor<double>>& in) {
+            const auto y = avg_pool1d(in[0], 2, 1);
+            return mul(y, y);
+        },
+        {x}));
+
+    CHECK_THROWS_AS(max_pool1d(zeros<float>({3, 9}), 2), shape_error);
+    CHECK(message_of<error>([] {
+              avg_pool1d(zeros<float>({1, 2, 3, 9}), 2);
+          }) == "avg_pool1d: input must be 3-D (N, C, L), got shape (1, 2, 3, 9)");
+    CHECK_THROWS_AS(max_pool1d(zeros<float>({1, 3, 9}), 0), value_error);
+    CHECK_THROWS_AS(avg_pool1d(zeros<float>({1, 3, 9}), 2, 2, 2), value_error);   // padding over half the kernel
+    CHECK_THROWS_AS(max_pool1d(zeros<float>({1, 3, 4}), 5), shape_error);
+}

@@ -313,3 +313,61 @@ TEST_CASE_TEMPLATE("A Sequential MLP with cross_entropy agrees with torch", T, f
     nn::Sequential<T> mlp(nn::Linear<T>(4, 8), nn::ReLU<T>(), nn::Linear<T>(8, 3));
     check_case<T>("mlp_cross_entropy", mlp, [&](const json&, Inputs<T>& in) { return mlp(in.at("x")); });
 }
+
+TEST_CASE_TEMPLATE("GroupNorm agrees with torch.nn.GroupNorm on images and sequences", T, float, double)
+{
+    {
+        nn::GroupNorm<T> layer(2, 4);
+        check_case<T>("group_norm", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    {
+        nn::GroupNorm<T> layer(3, 6);
+        check_case<T>("group_norm_seq", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+}
+
+TEST_CASE_TEMPLATE("ConvTranspose2d agrees with torch (stride, padding, output_padding, groups, dilation)", T, float,
+                   double)
+{
+    SUBCASE("stride 2, padding 1, output_padding 1, groups 2")
+    {
+        nn::ConvTranspose2d<T> layer(4, 6, 3, nn::ConvTranspose2dOptions().stride(2).padding(1).output_padding(1).groups(2));
+        check_case<T>("conv_transpose2d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    SUBCASE("an output_padding that reaches the stride but not the dilation")
+    {
+        nn::ConvTranspose2d<T> layer(2, 3, Size2{2, 3},
+                                     nn::ConvTranspose2dOptions()
+                                         .stride(Size2{1, 2})
+                                         .padding(Size2{0, 1})
+                                         .output_padding(1)
+                                         .dilation(Size2{2, 1}));
+        check_case<T>("conv_transpose2d_dilation", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+}
+
+TEST_CASE_TEMPLATE("Conv1d and ConvTranspose1d agree with torch (stride 2, padding, dilation 2, groups 2)", T, float,
+                   double)
+{
+    {
+        nn::Conv1d<T> layer(4, 6, 3, nn::Conv1dOptions().stride(2).padding(1).dilation(2).groups(2));
+        check_case<T>("conv1d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    {
+        nn::ConvTranspose1d<T> layer(
+            4, 2, 3, nn::ConvTranspose1dOptions().stride(2).padding(1).output_padding(1).groups(2).dilation(2));
+        check_case<T>("conv_transpose1d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+}
+
+TEST_CASE_TEMPLATE("MaxPool1d and AvgPool1d agree with torch (kernel 3, stride 2, padding 1)", T, float, double)
+{
+    {
+        nn::MaxPool1d<T> layer(3, 2, 1);
+        check_case<T>("max_pool1d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+    {
+        nn::AvgPool1d<T> layer(3, 2, 1);
+        check_case<T>("avg_pool1d", layer, [&](const json&, Inputs<T>& in) { return layer(in.at("x")); });
+    }
+}

@@ -1,4 +1,5 @@
-// Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d, with PyTorch's parameters and buffers.
+// Normalisation layers: LayerNorm, BatchNorm1d, BatchNorm2d and GroupNorm, with PyTorch's parameters and
+// buffers.
 #pragma once
 
 #include <algorithm>
@@ -126,6 +127,47 @@ namespace xgrad::nn
         {
         }
     };
+
+    // Normalisation of each sample over groups of channels (N, C, *): num_groups must divide num_channels;
+    // the affine weight and bias are per channel (ones, zeros), as torch.nn.GroupNorm.
+    template <class T = float>
+    class GroupNorm : public Module<T>
+    {
+    public:
+        GroupNorm(std::size_t num_groups, std::size_t num_channels, double eps = 1e-5, bool affine = true)
+            : num_groups_(num_groups), num_channels_(num_channels), eps_(eps)
+        {
+            if (num_groups == 0 || num_channels % num_groups != 0)
+                throw value_error("GroupNorm: num_groups " + std::to_string(num_groups) +
+                                  " must divide num_channels " + std::to_string(num_channels));
+            if (affine)
+            {
+                weight = this->register_parameter("weight", ones<T>({num_channels}));
+                bias = this->register_parameter("bias", zeros<T>({num_channels}));
+            }
+        }
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            if (input.ndim() < 2 || input.shape(1) != num_channels_)
+                throw shape_error("GroupNorm(" + extra_repr() + "): expected input (N, " +
+                                  std::to_string(num_channels_) + ", *), got shape " + shape_string(input.shape()));
+            return group_norm(input, num_groups_, weight, bias, eps_);
+        }
+        std::string type_name() const override { return "GroupNorm"; }
+        std::string extra_repr() const override
+        {
+            return std::to_string(num_groups_) + ", " + std::to_string(num_channels_) +
+                   ", eps=" + format_setting(eps_) + ", affine=" + (weight.defined() ? "true" : "false");
+        }
+
+        Tensor<T> weight;   // (C), ones
+        Tensor<T> bias;     // (C), zeros
+
+    private:
+        std::size_t num_groups_, num_channels_;
+        double eps_;
+    };
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
@@ -134,7 +176,8 @@ namespace xgrad::nn
     EXTERN template class nn::LayerNorm<T>;                                                                           \
     EXTERN template class nn::BatchNorm<T>;                                                                           \
     EXTERN template class nn::BatchNorm1d<T>;                                                                         \
-    EXTERN template class nn::BatchNorm2d<T>;
+    EXTERN template class nn::BatchNorm2d<T>;                                                                         \
+    EXTERN template class nn::GroupNorm<T>;
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_NN_NORM_TEMPLATES)

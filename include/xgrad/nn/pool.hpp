@@ -1,4 +1,5 @@
-// Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d over (N, C, H, W) inputs.
+// Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d over (N, C, H, W) inputs, MaxPool1d and
+// AvgPool1d over (N, C, L) inputs.
 #pragma once
 
 #include <string>
@@ -24,6 +25,19 @@ namespace xgrad::nn
         {
             if (input.ndim() != 4)
                 throw shape_error(layer + ": input must be 4-D (N, C, H, W), got shape " + shape_string(input.shape()));
+        }
+
+        template <class T>
+        void check_sequence_batch(const std::string& layer, const Tensor<T>& input)
+        {
+            if (input.ndim() != 3)
+                throw shape_error(layer + ": input must be 3-D (N, C, L), got shape " + shape_string(input.shape()));
+        }
+
+        // The 1-D settings as the printout of the 2-D ones, which shows a square size as one number.
+        inline std::string pool1d_repr(std::size_t kernel, std::size_t stride, std::size_t padding)
+        {
+            return pool_repr(Size2{kernel, kernel}, Size2{stride, stride}, Size2{padding, padding});
         }
     }
 
@@ -92,6 +106,48 @@ namespace xgrad::nn
     private:
         Size2 output_size_;
     };
+
+    // Maximum over each window of a sequence; the stride defaults to the kernel size.
+    template <class T = float>
+    class MaxPool1d : public Module<T>
+    {
+    public:
+        explicit MaxPool1d(std::size_t kernel_size, std::size_t stride = 0, std::size_t padding = 0)
+            : kernel_(kernel_size), stride_(stride ? stride : kernel_size), padding_(padding)
+        {
+        }
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            detail::check_sequence_batch(type_name(), input);
+            return max_pool1d(input, kernel_, stride_, padding_);
+        }
+        std::string type_name() const override { return "MaxPool1d"; }
+        std::string extra_repr() const override { return detail::pool1d_repr(kernel_, stride_, padding_); }
+
+    private:
+        std::size_t kernel_, stride_, padding_;
+    };
+
+    // Mean over each window of a sequence (padding counts in the divisor); the stride defaults to the kernel size.
+    template <class T = float>
+    class AvgPool1d : public Module<T>
+    {
+    public:
+        explicit AvgPool1d(std::size_t kernel_size, std::size_t stride = 0, std::size_t padding = 0)
+            : kernel_(kernel_size), stride_(stride ? stride : kernel_size), padding_(padding)
+        {
+        }
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            detail::check_sequence_batch(type_name(), input);
+            return avg_pool1d(input, kernel_, stride_, padding_);
+        }
+        std::string type_name() const override { return "AvgPool1d"; }
+        std::string extra_repr() const override { return detail::pool1d_repr(kernel_, stride_, padding_); }
+
+    private:
+        std::size_t kernel_, stride_, padding_;
+    };
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
@@ -99,7 +155,9 @@ namespace xgrad::nn
 #define XGRAD_NN_POOL_TEMPLATES(EXTERN, T)                                                                            \
     EXTERN template class nn::MaxPool2d<T>;                                                                           \
     EXTERN template class nn::AvgPool2d<T>;                                                                           \
-    EXTERN template class nn::AdaptiveAvgPool2d<T>;
+    EXTERN template class nn::AdaptiveAvgPool2d<T>;                                                                   \
+    EXTERN template class nn::MaxPool1d<T>;                                                                           \
+    EXTERN template class nn::AvgPool1d<T>;
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_NN_POOL_TEMPLATES)

@@ -1,5 +1,5 @@
 // Normalisation ops: layer_norm (fused kernels, its backward rule also in tensor ops for second
-// derivatives), batch_norm (composed from differentiable primitives).
+// derivatives), batch_norm (composed from differentiable primitives), group_norm (layer_norm over groups).
 #pragma once
 
 #include <optional>
@@ -33,6 +33,18 @@ namespace xgrad
             if (bias.defined())
                 grads.push_back(sum_to(dout, bias.shape()));
             return grads;
+        }
+    }
+
+    namespace detail
+    {
+        // A per-channel tensor (C) as (1, C, 1, ...) of rank `ndim`, to broadcast against (N, C, ...).
+        template <class T>
+        Tensor<T> per_channel(const Tensor<T>& values, std::size_t ndim)
+        {
+            Dims shape(ndim, 1);
+            shape[1] = static_cast<std::ptrdiff_t>(values.numel());
+            return reshape(values, shape);
         }
     }
 
@@ -112,10 +124,7 @@ namespace xgrad
                 throw shape_error("batch_norm: per-channel tensors must have shape (" + std::to_string(channels) +
                                   ",) for input of shape " + shape_string(input.shape()) + ", got " +
                                   shape_string(per_channel->shape()));
-        // Per-channel values broadcast as (1, C, 1, ...).
-        Dims broadcast_shape(input.ndim(), 1);
-        broadcast_shape[1] = static_cast<std::ptrdiff_t>(channels);
-        auto per_channel = [&](const Tensor<T>& t) { return reshape(t, broadcast_shape); };
+        auto per_channel = [&](const Tensor<T>& t) { return detail::per_channel(t, input.ndim()); };
         Dims dims{0};
         for (std::size_t i = 2; i < input.ndim(); ++i)
             dims.push_back(static_cast<std::ptrdiff_t>(i));
@@ -151,12 +160,46 @@ namespace xgrad
             y = mul(y, per_channel(weight));
         return bias.defined() ? add(y, per_channel(bias)) : y;
     }
+
+    // y = (x - mean) / sqrt(var + eps) · weight[c] + bias[c], the statistics of each sample over each of
+    // num_groups groups of consecutive channels with all their positions (biased variance), as
+    // torch.nn.functional.group_norm.   x: (N, C, *)   weight, bias: (C) or undefined
+    // The normalisation is layer_norm of x seen as (N, num_groups, C / num_groups · *), so its first and
+    // second derivatives are layer_norm's; the affine part is broadcasting.
+    template <class T>
+    Tensor<T> group_norm(const Tensor<T>& input, std::size_t num_groups, const Tensor<T>& weight = Tensor<T>(),
+                         const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5)
+    {
+        XGRAD_PROFILE_OP("group_norm");
+        const Shape shape = input.shape();
+        if (shape.size() < 2)
+            throw shape_error("group_norm: input must be (N, C, ...), got shape " + shape_string(shape));
+        const std::size_t channels = shape[1];
+        if (num_groups == 0 || channels % num_groups != 0)
+            throw value_error("group_norm: num_groups = " + std::to_string(num_groups) + " must divide the " +
+                              std::to_string(channels) + " channels of input " + shape_string(shape));
+        for (const Tensor<T>* affine : {&weight, &bias})
+            if (affine->defined() && affine->shape() != Shape{channels})
+                throw shape_error("group_norm: weight and bias must have shape (" + std::to_string(channels) +
+                                  ",) for input of shape " + shape_string(shape) + ", got " +
+                                  shape_string(affine->shape()));
+        const std::size_t group_size = channels / num_groups * detail::product(shape, 2, shape.size());
+        if (group_size == 0)
+            throw shape_error("group_norm: input " + shape_string(shape) + " has no positions to normalise");
+        const Tensor<T> grouped = detail::reshape_exact(input, Shape{shape[0], num_groups, group_size});
+        Tensor<T> y = detail::reshape_exact(layer_norm(grouped, Shape{group_size}, Tensor<T>(), Tensor<T>(), eps), shape);
+        if (weight.defined())
+            y = mul(y, detail::per_channel(weight, shape.size()));
+        return bias.defined() ? add(y, detail::per_channel(bias, shape.size())) : y;
+    }
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
 #define XGRAD_OPS_NORM_TEMPLATES(EXTERN, T)                                                                           \
     EXTERN template Tensor<T> layer_norm<T>(const Tensor<T>&, const Shape&, const Tensor<T>&, const Tensor<T>&,       \
+                                            double);                                                                  \
+    EXTERN template Tensor<T> group_norm<T>(const Tensor<T>&, std::size_t, const Tensor<T>&, const Tensor<T>&,        \
                                             double);                                                                  \
     EXTERN template Tensor<T> batch_norm<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,   \
                                             const Tensor<T>&, bool, double, double);

@@ -1,5 +1,5 @@
 // 2-D pooling over NCHW tensors, as torch.nn.functional: max_pool2d, avg_pool2d (count_include_pad) and
-// adaptive_avg_pool2d.  Each backward is itself an op whose backward is the forward again (a scatter and a
+// adaptive_avg_pool2d; max_pool1d and avg_pool1d are the 2-D ones on (N, C, L) seen as (N, C, 1, L).  Each backward is itself an op whose backward is the forward again (a scatter and a
 // gather at the same arg-max positions; an average and its transpose), so second derivatives work.
 #pragma once
 
@@ -268,6 +268,38 @@ namespace xgrad
     {
         return adaptive_avg_pool2d(x, Size2{output_size, output_size});
     }
+
+    // max_pool2d along sequences, as torch.nn.functional.max_pool1d:   x: (N, C, L)  ->  (N, C, OL)
+    //   y[n, c, i] = max of x[n, c] over [i·stride - padding, i·stride - padding + kernel)
+    template <class T>
+    Tensor<T> max_pool1d(const Tensor<T>& x, std::size_t kernel, std::size_t stride, std::size_t padding = 0)
+    {
+        const Tensor<T> image = detail::sequence_as_image("max_pool1d", "input", "(N, C, L)", x);
+        return squeeze(max_pool2d(image, Size2{1, kernel}, Size2{1, stride}, Size2{0, padding}), 2);
+    }
+
+    // stride = kernel.
+    template <class T>
+    Tensor<T> max_pool1d(const Tensor<T>& x, std::size_t kernel)
+    {
+        return max_pool1d(x, kernel, kernel);
+    }
+
+    // avg_pool2d along sequences, as torch.nn.functional.avg_pool1d (count_include_pad: the divisor is
+    // kernel):   x: (N, C, L)  ->  (N, C, OL)
+    template <class T>
+    Tensor<T> avg_pool1d(const Tensor<T>& x, std::size_t kernel, std::size_t stride, std::size_t padding = 0)
+    {
+        const Tensor<T> image = detail::sequence_as_image("avg_pool1d", "input", "(N, C, L)", x);
+        return squeeze(avg_pool2d(image, Size2{1, kernel}, Size2{1, stride}, Size2{0, padding}), 2);
+    }
+
+    // stride = kernel.
+    template <class T>
+    Tensor<T> avg_pool1d(const Tensor<T>& x, std::size_t kernel)
+    {
+        return avg_pool1d(x, kernel, kernel);
+    }
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
@@ -281,6 +313,10 @@ namespace xgrad
     EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, Size2);                                                 \
     EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                 \
     EXTERN template Tensor<T> avg_pool2d<T>(const Tensor<T>&, std::size_t);                                           \
+    EXTERN template Tensor<T> max_pool1d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                 \
+    EXTERN template Tensor<T> max_pool1d<T>(const Tensor<T>&, std::size_t);                                           \
+    EXTERN template Tensor<T> avg_pool1d<T>(const Tensor<T>&, std::size_t, std::size_t, std::size_t);                 \
+    EXTERN template Tensor<T> avg_pool1d<T>(const Tensor<T>&, std::size_t);                                           \
     EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, Size2);                                        \
     EXTERN template Tensor<T> adaptive_avg_pool2d<T>(const Tensor<T>&, std::size_t);
 namespace xgrad

@@ -154,6 +154,20 @@ namespace xgrad
         return detail::reshape_exact(x, shape);
     }
 
+    namespace detail
+    {
+        // A sequence (N, C, L) seen as an image (N, C, 1, L) of height 1: the 1-D convolutions and poolings
+        // are the 2-D ones on that row.  `layout` names the 3-D shape `what` must have.
+        template <class T>
+        Tensor<T> sequence_as_image(const char* op, const char* what, const char* layout, const Tensor<T>& x)
+        {
+            if (x.ndim() != 3)
+                throw shape_error(std::string(op) + ": " + what + " must be 3-D " + layout + ", got shape " +
+                                  shape_string(x.shape()));
+            return unsqueeze(x, 2);
+        }
+    }
+
     // y = x with dims reordered: y.shape[i] = x.shape[dims[i]]   =>  dL/dx = permute(dL/dy, inverse(dims))
     template <class T>
     Tensor<T> permute(const Tensor<T>& x, const Dims& dims)
