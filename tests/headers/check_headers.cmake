@@ -9,27 +9,31 @@ foreach(variable COMPILER INCLUDE_DIR HEADERS)
     endif()
 endforeach()
 
+# compile_header(<header> <how> <flags...>): compiles the header alone with the flags added, leaves the
+# compiler's messages in `output`, and sets `ok`; on failure it appends the errors to `failures`, described as
+# "<header> does not compile on its own<how>".
+function(compile_header header how)
+    execute_process(
+        COMMAND ${COMPILER} -std=c++17 -fsyntax-only -Wall -Wextra -DXTENSOR_USE_XSIMD -I${INCLUDE_DIR} ${ARGN}
+                -x c++ ${INCLUDE_DIR}/${header}
+        RESULT_VARIABLE result ERROR_VARIABLE messages)
+    set(output "${messages}" PARENT_SCOPE)
+    set(ok TRUE PARENT_SCOPE)
+    if(NOT result EQUAL 0)
+        string(REGEX MATCHALL "[^\n]*: error:[^\n]*" errors "${messages}")
+        list(JOIN errors "\n    " errors)
+        set(failures "${failures}  ${header} does not compile on its own${how}:\n    ${errors}\n" PARENT_SCOPE)
+        set(ok FALSE PARENT_SCOPE)
+    endif()
+endfunction()
+
 set(failures "")
 foreach(header ${HEADERS})
     if(COMPILED)
-        execute_process(
-            COMMAND ${COMPILER} -std=c++17 -fsyntax-only -Wall -Wextra -DXTENSOR_USE_XSIMD -DXGRAD_COMPILED
-                    -I${INCLUDE_DIR} -x c++ ${INCLUDE_DIR}/${header}
-            RESULT_VARIABLE result ERROR_VARIABLE output)
-        if(NOT result EQUAL 0)
-            string(REGEX MATCHALL "[^\n]*: error:[^\n]*" errors "${output}")
-            list(JOIN errors "\n    " errors)
-            string(APPEND failures "  ${header} does not compile on its own in compiled mode:\n    ${errors}\n")
-        endif()
+        compile_header(${header} " in compiled mode" -DXGRAD_COMPILED)
     endif()
-    execute_process(
-        COMMAND ${COMPILER} -std=c++17 -fsyntax-only -Wall -Wextra -DXTENSOR_USE_XSIMD -I${INCLUDE_DIR} -H
-                -x c++ ${INCLUDE_DIR}/${header}
-        RESULT_VARIABLE result ERROR_VARIABLE output)
-    if(NOT result EQUAL 0)
-        string(REGEX MATCHALL "[^\n]*: error:[^\n]*" errors "${output}")
-        list(JOIN errors "\n    " errors)
-        string(APPEND failures "  ${header} does not compile on its own:\n    ${errors}\n")
+    compile_header(${header} "" -H)
+    if(NOT ok)
         continue()
     endif()
     # -H lists every file the header includes, one per line, behind dots that give the depth.
