@@ -1,10 +1,15 @@
-// The character-level language model of example 07, shared with the PyTorch comparison in
-// benchmarks/compare: the word list as a character stream, random training windows, and the model
-// (embedding + learned positions -> pre-norm causal transformer encoder -> next-character logits).
+// The character-level language models of examples 07 and 09, shared with the PyTorch comparison in
+// benchmarks/compare: the word list as a character stream, random training windows, the transformer model
+// (embedding + learned positions -> pre-norm causal transformer encoder -> next-character logits), and, for
+// any model whose forward takes ids (B, T) to next-character logits (B, T, vocabulary), the loss, the
+// validation loss, the training loop and word sampling.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <iomanip>
+#include <iostream>
 #include <map>
 #include <string>
 #include <utility>
@@ -99,7 +104,9 @@ namespace char_model
         std::shared_ptr<nn::Linear<float>> head;
     };
 
-    inline Tensor<float> next_char_loss(CharTransformer& model, const IndexArray& inputs, const IndexArray& targets)
+    // Mean cross-entropy of the next characters, in nats per character.
+    template <class Model>
+    Tensor<float> next_char_loss(Model& model, const IndexArray& inputs, const IndexArray& targets)
     {
         const Tensor<float> logits = model.forward(inputs);   // (B, T, V)
         const auto vocabulary = static_cast<std::ptrdiff_t>(logits.shape(-1));
@@ -108,8 +115,10 @@ namespace char_model
         return cross_entropy(reshape(logits, {-1, vocabulary}), flat_targets);
     }
 
-    // Mean validation loss over a fixed set of windows (the same every time: comparable across steps).
-    inline double validation_loss(CharTransformer& model, const Corpus& corpus, std::size_t batch, std::size_t context)
+    // Mean validation loss over a fixed set of windows (the same every time: comparable across steps and
+    // across models).
+    template <class Model>
+    double validation_loss(Model& model, const Corpus& corpus, std::size_t batch, std::size_t context)
     {
         NoGradGuard no_grad;
         model.eval();
@@ -123,5 +132,103 @@ namespace char_model
         }
         model.train();
         return total / batches;
+    }
+
+    // Samples one word of fewer than `max_length` characters, a character at a time, from the softmax of the
+    // last position's logits, starting after a '\n' and stopping at the next.
+    template <class Model>
+    std::string sample_word(Model& model, const Corpus& corpus, std::size_t max_length, double temperature,
+                            Generator& rng)
+    {
+        NoGradGuard no_grad;
+        std::string text = "\n";
+        while (text.size() < max_length)
+        {
+            IndexArray ids = IndexArray::from_shape({std::size_t(1), text.size()});
+            for (std::size_t t = 0; t < text.size(); ++t)
+                ids(0, t) = corpus.ids.at(text[t]);
+            const Tensor<float> logits = model.forward(ids);   // (1, t, V)
+            const Tensor<float> last = narrow(logits, 1, text.size() - 1, 1);
+            const auto probabilities = softmax(mul(last, float(1.0 / temperature)), -1).value();
+            double draw = xgrad::detail::uniform01<double>(rng), cumulative = 0;
+            std::size_t next = 0;
+            for (; next + 1 < corpus.vocabulary.size(); ++next)
+                if ((cumulative += probabilities(next)) > draw)
+                    break;
+            if (corpus.vocabulary[next] == '\n')
+                break;
+            text += corpus.vocabulary[next];
+        }
+        return text.substr(1);
+    }
+
+    // How both examples train: AdamW with a cosine learning rate, on random windows of the training text.
+    struct Training
+    {
+        std::size_t steps = 500;
+        std::size_t batch = 32;     // windows per step
+        std::size_t context = 32;   // characters per window
+        double lr = 3e-3;
+    };
+
+    struct TrainingResult
+    {
+        double initial_loss;   // validation loss before training, nats/char
+        double final_loss;     // after
+        double seconds;        // wall time of the training steps and their validation
+    };
+
+    // Trains `model`, printing the validation loss every 100 steps and at the end.
+    template <class Model>
+    TrainingResult train_language_model(Model& model, const Corpus& corpus, const Training& training)
+    {
+        optim::AdamW<float> optimizer(model.parameters(), optim::AdamWOptions(training.lr).weight_decay(0.01));
+        optim::CosineAnnealingLR<optim::AdamW<float>> schedule(optimizer, training.steps, training.lr / 10);
+        Generator rng(2);
+        const auto start = std::chrono::steady_clock::now();
+        TrainingResult result{};
+        result.initial_loss = validation_loss(model, corpus, training.batch, training.context);
+        result.final_loss = result.initial_loss;
+        std::cout << "step    0  validation loss " << std::fixed << std::setprecision(4) << result.initial_loss
+                  << " nats/char\n";
+        for (std::size_t step = 1; step <= training.steps; ++step)
+        {
+            const auto [inputs, targets] = random_windows(corpus.train_text, corpus, training.batch, training.context, rng);
+            const Tensor<float> loss = next_char_loss(model, inputs, targets);
+            optimizer.zero_grad();
+            loss.backward();
+            optim::clip_grad_norm_(model.parameters(), 1.0);
+            optimizer.step();
+            schedule.step();
+            if (step % 100 == 0 || step == training.steps)
+            {
+                result.final_loss = validation_loss(model, corpus, training.batch, training.context);
+                std::cout << "step " << std::setw(4) << step << "  train loss " << loss.item() << "  validation loss "
+                          << result.final_loss << " nats/char\n";
+            }
+        }
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::cout << "Trained in " << std::setprecision(1) << result.seconds << " s\n" << std::setprecision(4);
+        return result;
+    }
+
+    // Prints `count` sampled words, six to a line.
+    template <class Model>
+    void print_new_words(Model& model, const Corpus& corpus, std::size_t max_length, double temperature, int count)
+    {
+        std::cout << "\nNew words:";
+        Generator sampler(3);
+        for (int i = 0; i < count; ++i)
+            std::cout << (i % 6 ? "  " : "\n  ") << sample_word(model, corpus, max_length, temperature, sampler);
+        std::cout << '\n';
+    }
+
+    // A smoke run's verdict as an exit code: 0 when training took the validation loss down by half a nat per
+    // character, 1 otherwise.
+    inline int smoke_exit_code(const TrainingResult& result)
+    {
+        const bool learned = result.final_loss < result.initial_loss - 0.5;
+        std::cout << (learned ? "smoke test passed\n" : "smoke test FAILED: the model did not learn\n");
+        return learned ? 0 : 1;
     }
 }

@@ -1,0 +1,93 @@
+// 09 — A character-level LSTM language model, side by side with example 07's transformer.
+//
+// What it teaches: the recurrent way to model a sequence.  Where 07's transformer looks back at every
+// earlier character at once through attention, an LSTM reads the characters one at a time and carries what
+// it has seen in two state vectors: h, what it shows the next layer, and the cell c, a memory that the
+// forget and input gates keep, erase or add to at each step.  The data, the held-out blocks of words, the
+// training windows, the number of steps, the optimiser (its learning rate aside) and the loss (nats per
+// character on the held-out words) are exactly 07's (char_model.hpp), so the two numbers compare: the same
+// budget for the two ways of looking back.
+// Every window starts from a zero state, so the LSTM, like the transformer, sees only the window's own
+// characters; gradients flow back through all of them (backpropagation through time).
+//
+//     ./09_char_lstm                     # prints the validation loss and the training time, then new words
+//     ./09_char_lstm --hidden 256        # a wider LSTM
+//     ./09_char_lstm --smoke             # a few seconds: checks that it learns
+#include <iostream>
+#include <string>
+
+#include <xgrad/xgrad.hpp>
+
+#include "char_model.hpp"
+#include "command_line.hpp"
+
+using namespace xgrad;
+using namespace char_model;
+
+namespace
+{
+    // Embedding -> stacked LSTM over the window -> next-character logits.
+    class CharLSTM : public nn::Module<float>
+    {
+    public:
+        CharLSTM(std::size_t vocabulary, std::size_t embedding_size, std::size_t hidden, std::size_t layers)
+        {
+            embedding = register_module("embedding", nn::Embedding<float>(vocabulary, embedding_size));
+            lstm = register_module("lstm", nn::LSTM<float>(embedding_size, hidden,
+                                                           nn::RecurrentOptions().num_layers(layers).batch_first(true)));
+            head = register_module("head", nn::Linear<float>(hidden, vocabulary));
+        }
+
+        // ids: (B, T) -> logits (B, T, vocabulary)
+        Tensor<float> forward(const IndexArray& ids) { return next_char_logits(embedding->forward(ids)); }
+        // ids as whole numbers in a float tensor (B, T)
+        Tensor<float> forward(const Tensor<float>& ids) override { return next_char_logits(embedding->forward(ids)); }
+        std::string type_name() const override { return "CharLSTM"; }
+
+        std::shared_ptr<nn::Embedding<float>> embedding;
+        std::shared_ptr<nn::LSTM<float>> lstm;
+        std::shared_ptr<nn::Linear<float>> head;
+
+    private:
+        // embedded: (B, T, embedding_size) -> (B, T, vocabulary)
+        Tensor<float> next_char_logits(const Tensor<float>& embedded)
+        {
+            return head->forward(lstm->forward(embedded));   // the LSTM's output h at every step: (B, T, hidden)
+        }
+    };
+}
+
+int main(int argc, char** argv)
+{
+    std::string words_path = "/usr/share/dict/words";
+    Training training;
+    training.lr = 1e-2;   // an LSTM takes a larger step than 07's transformer
+    std::size_t embedding_size = 64, hidden = 128, layers = 2;
+    double temperature = 0.8;
+    bool smoke = false;
+    CommandLine cli{"A character-level LSTM that learns to make up words (example 07's task)"};
+    cli.add_option("--words", words_path, "One word per line (package wamerican)");
+    cli.add_option("--steps", training.steps, "Training steps");
+    cli.add_option("--batch", training.batch, "Windows per step");
+    cli.add_option("--context", training.context, "Characters per window");
+    cli.add_option("--embedding", embedding_size, "Width of the character vectors");
+    cli.add_option("--hidden", hidden, "Width of the LSTM's state");
+    cli.add_option("--layers", layers, "Stacked LSTM layers");
+    cli.add_option("--lr", training.lr, "AdamW learning rate");
+    cli.add_option("--temperature", temperature, "Sampling temperature (lower: safer words)");
+    cli.add_flag("--smoke", smoke, "A short run that checks the model learns (for CI)");
+    if (const auto exit_code = cli.parse(argc, argv))
+        return *exit_code;
+    if (smoke)
+        training.steps = 60;
+
+    const Corpus corpus = read_words(words_path);
+    std::cout << corpus.train_text.size() << " training characters, vocabulary of " << corpus.vocabulary.size() << '\n';
+
+    manual_seed(1);
+    CharLSTM model(corpus.vocabulary.size(), embedding_size, hidden, layers);
+    std::cout << "Trainable parameters: " << model.parameter_count() << '\n';
+    const TrainingResult result = train_language_model(model, corpus, training);
+    print_new_words(model, corpus, training.context, temperature, 12);
+    return smoke ? smoke_exit_code(result) : 0;
+}
