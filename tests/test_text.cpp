@@ -1,7 +1,7 @@
 // Tokenisation: the character tokenizer (code points, special tokens, unknown characters), byte-level BPE
 // (round trips on any bytes, merges checked by hand and against a plain recount-every-merge trainer, special
 // tokens kept whole, save and load, corrupt or lying vocabulary files refused with io_error), and
-// pad_sequence's layouts, lengths and mask.
+// pad_sequence's layouts, lengths and mask (which MultiheadAttention takes as its key_padding_mask).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <xtensor/xview.hpp>
+#include <xgrad/nn.hpp>
 #include <xgrad/text.hpp>
 
 #include "test_support.hpp"
@@ -405,4 +407,26 @@ TEST_CASE("pad_sequence: layouts, values, lengths and the padding mask")
     CHECK(empty.padding_mask.shape(0) == 2);
     CHECK(empty.padding_mask.shape(1) == 0);
     CHECK_THROWS_AS(text::pad_sequence({}), value_error);
+}
+
+TEST_CASE("pad_sequence: the mask hides the padding from MultiheadAttention")
+{
+    // Each sequence attended to within the padded batch gives what it gives alone, whatever the padding id.
+    manual_seed(2);
+    nn::Embedding<double> embedding(10, 8);
+    nn::MultiheadAttention<double> attention(8, 2);
+    const std::vector<Ids> sequences{{1, 2, 3, 4}, {5, 6}, {7}};
+    const text::PaddedBatch batch = text::pad_sequence(sequences, 9, true);
+    const Tensor<double> x = embedding(batch.ids);   // (N, L, E)
+    const Tensor<double> padded = attention.forward(x, x, x, batch.padding_mask);
+    for (std::size_t n = 0; n < sequences.size(); ++n)
+    {
+        IndexArray alone = IndexArray::from_shape({1, sequences[n].size()});
+        std::copy(sequences[n].begin(), sequences[n].end(), alone.begin());
+        const Tensor<double> y = embedding(alone);   // (1, length, E)
+        const Tensor<double> expected = attention.forward(y, y, y);
+        INFO("sequence " << n);
+        check_close(xt::xarray<double>(xt::view(padded.value(), n, xt::range(0, sequences[n].size()), xt::all())),
+                    xt::xarray<double>(xt::view(expected.value(), 0, xt::all(), xt::all())), 1e-12);
+    }
 }

@@ -147,6 +147,8 @@ namespace xgrad::text
             return BpeTokenizer(merges, options.special_tokens(), options.split_words());
         }
 
+        // Keeps a cache of the words it has encoded (split_words): one tokenizer must not encode on several
+        // threads at once; copies are independent.
         std::vector<std::int64_t> encode(const std::string& text) const
         {
             std::vector<std::int64_t> ids;
@@ -415,7 +417,11 @@ namespace xgrad::text
                 if (total == 0)
                     pair_counts_.erase(key);
                 else if (count > 0)
-                    where_[key].push_back(word);
+                {
+                    std::vector<std::size_t>& holders = where_[key];
+                    if (holders.empty() || holders.back() != word)   // a word's changes come together
+                        holders.push_back(word);
+                }
                 changed_.push_back(key);
             }
 
