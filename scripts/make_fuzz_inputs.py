@@ -220,6 +220,14 @@ def write_bpe_vocabulary():
     write(corpus, "huge_vocab_size", bpe_vocabulary(aaabdaaabac, [], vocab_size=2 ** 63))
     write(corpus, "special_odd_hex", bpe_vocabulary([], [], special_tokens=[{"id": 256, "hex": "3c7"}], vocab_size=257))
 
+    # Error messages once dumped the offending value whole, and dumping recurses: a value nested 100,000
+    # arrays deep overflowed the stack.
+    nested = "[" * 100000 + "]" * 100000
+    regressions = folder("regressions", "bpe_vocabulary")
+    write(regressions, "format_nested_100000_deep", ('{"format":' + nested + '}').encode())
+    write(regressions, "merge_nested_100000_deep",
+          bpe_vocabulary([], [], vocab_size=257).replace(b'"merges":[]', b'"merges":[' + nested.encode() + b']'))
+
 
 if __name__ == "__main__":
     write_safetensors()

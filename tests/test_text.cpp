@@ -385,6 +385,10 @@ TEST_CASE("BpeTokenizer::load refuses corrupt and lying files with io_error")
                 f["special_tokens"].push_back({{"id", 260}, {"hex", "3c733e"}});
                 f["vocab_size"] = 261;
             }), "given twice");
+    // Values nested deeper than a recursive dump of them could go: described, not dumped.
+    const std::string nested = std::string(100000, '[') + std::string(100000, ']');
+    refused("{\"format\": " + nested + "}", "\"format\" is an array of 1 element,");
+    refused(edited([](nlohmann::json& f) { f["merges"][0] = {1, 2, 3, 4, 5}; }), "merge 0 is an array of 5 elements");
 }
 
 TEST_CASE("pad_sequence: layouts, values, lengths and the padding mask")
