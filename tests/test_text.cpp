@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xview.hpp>
 #include <xgrad/nn.hpp>
 #include <xgrad/text.hpp>
+#include <xtensor/xview.hpp>
 
 #include "test_support.hpp"
 
@@ -54,7 +54,9 @@ namespace
     // The words split_words makes, cut by a loop of its own: whitespace, then non-whitespace.
     std::vector<std::string> reference_words(const std::string& text)
     {
-        const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; };
+        const auto space = [](char c) {
+            return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+        };
         std::vector<std::string> words;
         for (std::size_t i = 0; i < text.size();)
         {
@@ -150,8 +152,8 @@ TEST_CASE("CharTokenizer: code points after the special tokens, round trips, unk
     CHECK(tokenizer.vocab_size() == 4 + 13);
     CHECK(tokenizer.special_id("<pad>") == 0);
     CHECK(tokenizer.special_id("<unk>") == 3);
-    CHECK(tokenizer.encode(" ") == Ids{4});   // ' ' is the smallest code point of the corpus
-    CHECK(tokenizer.encode("😀") == Ids{16}); // and U+1F600 the largest
+    CHECK(tokenizer.encode(" ") == Ids{4});    // ' ' is the smallest code point of the corpus
+    CHECK(tokenizer.encode("😀") == Ids{16});   // and U+1F600 the largest
     const Ids ids = tokenizer.encode("wörld 日本");
     CHECK(ids.size() == 8);
     CHECK(tokenizer.decode(ids) == "wörld 日本");
@@ -176,8 +178,9 @@ TEST_CASE("CharTokenizer: configured special tokens, and no unknown token")
     CHECK(tokenizer.encode("cab") == Ids{3, 1, 2});
     check_error<value_error>([&] { tokenizer.encode("abd"); }, {"U+0064", "no unknown token"});
     CHECK_THROWS_AS(text::CharTokenizer("a", text::CharTokenizerOptions().special_tokens({"<s>"})), value_error);
-    CHECK_THROWS_AS(text::CharTokenizer("a", text::CharTokenizerOptions().special_tokens({"<s>", "<s>"}).unknown_token("")),
-                    value_error);
+    CHECK_THROWS_AS(
+        text::CharTokenizer("a", text::CharTokenizerOptions().special_tokens({"<s>", "<s>"}).unknown_token("")),
+        value_error);
 }
 
 TEST_CASE("BpeTokenizer: the merges of \"aaabdaaabac\", worked by hand")
@@ -231,7 +234,8 @@ TEST_CASE("BpeTokenizer: exact round trips on any bytes")
                                           random_text(300, rng)};
     for (const bool split_words : {true, false})
     {
-        const BpeTokenizer tokenizer = BpeTokenizer::train(corpus + utf8, 600, BpeOptions().split_words(split_words).min_frequency(1));
+        const BpeTokenizer tokenizer =
+            BpeTokenizer::train(corpus + utf8, 600, BpeOptions().split_words(split_words).min_frequency(1));
         CHECK(tokenizer.vocab_size() == 600);
         for (const auto& input : inputs)
         {
@@ -311,8 +315,11 @@ TEST_CASE("BpeTokenizer: save then load gives the same tokenizer")
     for (const bool split_words : {true, false})
     {
         const BpeTokenizer saved =
-            BpeTokenizer::train(corpus, 500, BpeOptions().split_words(split_words).min_frequency(1).special_tokens(
-                                                     {"<|endoftext|>", std::string("\x00\xff", 2)}));
+            BpeTokenizer::train(corpus, 500,
+                                BpeOptions()
+                                    .split_words(split_words)
+                                    .min_frequency(1)
+                                    .special_tokens({"<|endoftext|>", std::string("\x00\xff", 2)}));
         saved.save(dir.file("vocab.json"));
         CHECK(dir.temporaries().empty());
         const BpeTokenizer loaded = BpeTokenizer::load(dir.file("vocab.json"));
@@ -367,7 +374,10 @@ TEST_CASE("BpeTokenizer::load refuses corrupt and lying files with io_error")
     refused(edited([](nlohmann::json& f) { f["merges"][1] = {-1, 97}; }), "merge 1");
     refused(edited([](nlohmann::json& f) { f["merges"][1] = {97}; }), "merge 1");
     refused(edited([](nlohmann::json& f) { f["merges"][1] = {97, "b"}; }), "merge 1");
-    refused(edited([](nlohmann::json& f) { f["merges"][1] = {257, 97}; }), "not a pair of ids below 257");   // not made yet
+    refused(edited([](nlohmann::json& f) {
+                f["merges"][1] = {257, 97};
+            }),
+            "not a pair of ids below 257");   // not made yet
     refused(edited([](nlohmann::json& f) { f["merges"][2] = {256, std::uint64_t(1) << 40}; }), "merge 2");
     refused(edited([](nlohmann::json& f) { f["merges"][2] = {97, 97}; }), "given twice");
     refused(edited([](nlohmann::json& f) { f["vocab_size"] = 261; }), "vocab_size");
@@ -379,12 +389,14 @@ TEST_CASE("BpeTokenizer::load refuses corrupt and lying files with io_error")
     refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["hex"] = "3c7"; }), "special token 0");
     refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["hex"] = "zz"; }), "special token 0");
     refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["hex"] = ""; }), "special token 0");
-    refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["hex"] = std::string(4000, 'a'); }), "special token 0");
+    refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["hex"] = std::string(4000, 'a'); }),
+            "special token 0");
     refused(edited([](nlohmann::json& f) { f["special_tokens"][0]["extra"] = 1; }), "special token 0");
     refused(edited([](nlohmann::json& f) {
                 f["special_tokens"].push_back({{"id", 260}, {"hex", "3c733e"}});
                 f["vocab_size"] = 261;
-            }), "given twice");
+            }),
+            "given twice");
     // Values nested deeper than a recursive dump of them could go: described, not dumped.
     const std::string nested = std::string(100000, '[') + std::string(100000, ']');
     refused("{\"format\": " + nested + "}", "\"format\" is an array of 1 element,");
@@ -397,10 +409,8 @@ TEST_CASE("pad_sequence: layouts, values, lengths and the padding mask")
     const text::PaddedBatch rows = text::pad_sequence(sequences, -1, true);
     CHECK(rows.ids == IndexArray{{1, 2, 3}, {4, -1, -1}, {-1, -1, -1}, {5, 6, -1}});
     CHECK(rows.lengths == std::vector<std::size_t>{3, 1, 0, 2});
-    CHECK(rows.padding_mask == xt::xarray<bool>{{false, false, false},
-                                                {false, true, true},
-                                                {true, true, true},
-                                                {false, false, true}});
+    CHECK(rows.padding_mask ==
+          xt::xarray<bool>{{false, false, false}, {false, true, true}, {true, true, true}, {false, false, true}});
     const text::PaddedBatch columns = text::pad_sequence(sequences);   // PyTorch's defaults: 0, (L, N)
     CHECK(columns.ids == IndexArray{{1, 4, 0, 5}, {2, 0, 0, 6}, {3, 0, 0, 0}});
     CHECK(columns.padding_mask == rows.padding_mask);   // (N, L) in both layouts, as key_padding_mask

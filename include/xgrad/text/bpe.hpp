@@ -79,9 +79,8 @@ namespace xgrad::text
         // recurses, and a file may nest arrays a million levels deep.
         inline std::string json_excerpt(const nlohmann::json& value)
         {
-            const bool flat = std::all_of(value.begin(), value.end(), [](const nlohmann::json& element) {
-                return element.is_primitive();
-            });
+            const bool flat = std::all_of(value.begin(), value.end(),
+                                          [](const nlohmann::json& element) { return element.is_primitive(); });
             if (value.is_structured() && (value.size() > 4 || !flat))
                 return std::string(value.is_array() ? "an array" : "an object") + " of " +
                        std::to_string(value.size()) + (value.is_array() ? " element" : " field") +
@@ -104,7 +103,10 @@ namespace xgrad::text
         inline bool from_hex(const std::string& hex, std::string& bytes)
         {
             const auto digit = [](char c) {
-                return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                return c >= '0' && c <= '9'   ? c - '0'
+                       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                              : -1;
             };
             if (hex.size() % 2 != 0)
                 return false;
@@ -145,9 +147,9 @@ namespace xgrad::text
 
             // The distinct words with their counts: merging works on each distinct word once.
             std::unordered_map<std::string, std::int64_t> word_counts;
-            splitter.for_each_piece(corpus, [&](std::size_t begin, std::size_t end) {
-                ++word_counts[corpus.substr(begin, end - begin)];
-            }, [](std::int64_t) {});
+            splitter.for_each_piece(
+                corpus, [&](std::size_t begin, std::size_t end) { ++word_counts[corpus.substr(begin, end - begin)]; },
+                [](std::int64_t) {});
             std::vector<std::pair<std::string, std::int64_t>> sorted_words(word_counts.begin(), word_counts.end());
             std::sort(sorted_words.begin(), sorted_words.end());   // the same order on every standard library
             Trainer trainer(sorted_words);
@@ -168,23 +170,26 @@ namespace xgrad::text
         std::vector<std::int64_t> encode(const std::string& text) const
         {
             std::vector<std::int64_t> ids;
-            for_each_piece(text, [&](std::size_t begin, std::size_t end) {
-                if (!split_words_)
-                {
-                    const auto piece = encode_piece(text, begin, end);
-                    ids.insert(ids.end(), piece.begin(), piece.end());
-                    return;
-                }
-                std::string word = text.substr(begin, end - begin);
-                auto cached = cache_.find(word);
-                if (cached == cache_.end())
-                {
-                    if (cache_.size() >= max_cached_words)
-                        cache_.clear();
-                    cached = cache_.emplace(std::move(word), encode_piece(text, begin, end)).first;
-                }
-                ids.insert(ids.end(), cached->second.begin(), cached->second.end());
-            }, [&](std::int64_t special) { ids.push_back(special); });
+            for_each_piece(
+                text,
+                [&](std::size_t begin, std::size_t end) {
+                    if (!split_words_)
+                    {
+                        const auto piece = encode_piece(text, begin, end);
+                        ids.insert(ids.end(), piece.begin(), piece.end());
+                        return;
+                    }
+                    std::string word = text.substr(begin, end - begin);
+                    auto cached = cache_.find(word);
+                    if (cached == cache_.end())
+                    {
+                        if (cache_.size() >= max_cached_words)
+                            cache_.clear();
+                        cached = cache_.emplace(std::move(word), encode_piece(text, begin, end)).first;
+                    }
+                    ids.insert(ids.end(), cached->second.begin(), cached->second.end());
+                },
+                [&](std::int64_t special) { ids.push_back(special); });
             return ids;
         }
 
@@ -249,7 +254,9 @@ namespace xgrad::text
         // match the lists is an io_error naming the file and the problem.
         static BpeTokenizer load(const std::string& path)
         {
-            const auto fail = [&](const std::string& what) { return io_error("BpeTokenizer::load: " + path + ": " + what); };
+            const auto fail = [&](const std::string& what) {
+                return io_error("BpeTokenizer::load: " + path + ": " + what);
+            };
             std::ifstream in(path, std::ios::binary);
             if (!in)
                 throw fail("cannot open the file");
@@ -289,8 +296,8 @@ namespace xgrad::text
             const nlohmann::json& merges = field("merges");
             const nlohmann::json& specials = field("special_tokens");
             if (!declared_size.is_number_unsigned() || declared_size.get<std::uint64_t>() > detail::max_bpe_tokens)
-                throw fail("\"vocab_size\" " + detail::json_excerpt(declared_size) + " is not a whole number of at most " +
-                           std::to_string(detail::max_bpe_tokens));
+                throw fail("\"vocab_size\" " + detail::json_excerpt(declared_size) +
+                           " is not a whole number of at most " + std::to_string(detail::max_bpe_tokens));
             if (!merges.is_array() || !specials.is_array())
                 throw fail("\"merges\" and \"special_tokens\" must be arrays");
             if (declared_size.get<std::uint64_t>() != 256 + merges.size() + specials.size())
@@ -318,7 +325,8 @@ namespace xgrad::text
                 const std::uint64_t id = 256 + merges.size() + i;
                 std::string bytes;
                 if (!special.is_object() || special.size() != 2 || !special.contains("id") ||
-                    !special.contains("hex") || !special["id"].is_number_unsigned() || special["id"] != id || !special["hex"].is_string() ||
+                    !special.contains("hex") || !special["id"].is_number_unsigned() || special["id"] != id ||
+                    !special["hex"].is_string() ||
                     special["hex"].get_ref<const std::string&>().size() > 2 * detail::max_special_token_bytes ||
                     !detail::from_hex(special["hex"].get<std::string>(), bytes) || bytes.empty())
                     throw fail("special token " + std::to_string(i) + " is " + detail::json_excerpt(special) +
@@ -471,9 +479,8 @@ namespace xgrad::text
             for (const auto& merge : merges)
                 add_merge(merge);
             for (std::size_t i = 0; i < special_tokens_.size(); ++i)
-                if (special_tokens_[i].empty() ||
-                    std::find(special_tokens_.begin(), special_tokens_.begin() + i, special_tokens_[i]) !=
-                        special_tokens_.begin() + i)
+                if (special_tokens_[i].empty() || std::find(special_tokens_.begin(), special_tokens_.begin() + i,
+                                                            special_tokens_[i]) != special_tokens_.begin() + i)
                     throw value_error("BpeTokenizer: special token " + std::to_string(i) + " is empty or given twice");
             tokens_.insert(tokens_.end(), special_tokens_.begin(), special_tokens_.end());
         }
@@ -545,10 +552,11 @@ namespace xgrad::text
             for (std::size_t i = 0; i < n; ++i)
             {
                 ids[i] = static_cast<unsigned char>(text[begin + i]);
-                next[i] = i + 1;        // n: none
-                previous[i] = i - 1;    // wraps to npos at 0: none
+                next[i] = i + 1;       // n: none
+                previous[i] = i - 1;   // wraps to npos at 0: none
             }
-            using Candidate = std::tuple<std::int64_t, std::size_t, std::int64_t, std::int64_t>;   // rank, position, ids
+            using Candidate =
+                std::tuple<std::int64_t, std::size_t, std::int64_t, std::int64_t>;   // rank, position, ids
             std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
             const auto push = [&](std::size_t i) {
                 if (i < n && next[i] < n)

@@ -26,9 +26,15 @@ namespace xgrad::text
             for (std::size_t i = 0; i < text.size();)
             {
                 const unsigned char lead = byte(i);
-                std::size_t length = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3
-                                                    : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
-                char32_t point = length == 1 ? lead : length == 2 ? lead & 0x1f : length == 3 ? lead & 0x0f : lead & 0x07;
+                std::size_t length = lead < 0x80                   ? 1
+                                     : lead >= 0xc2 && lead < 0xe0 ? 2
+                                     : lead >= 0xe0 && lead < 0xf0 ? 3
+                                     : lead >= 0xf0 && lead < 0xf5 ? 4
+                                                                   : 0;
+                char32_t point = length == 1   ? lead
+                                 : length == 2 ? lead & 0x1f
+                                 : length == 3 ? lead & 0x0f
+                                               : lead & 0x07;
                 for (std::size_t k = 1; length != 0 && k < length; ++k)
                 {
                     if (i + k >= text.size() || (byte(i + k) & 0xc0) != 0x80)

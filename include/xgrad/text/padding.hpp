@@ -17,9 +17,9 @@ namespace xgrad::text
 {
     struct PaddedBatch
     {
-        IndexArray ids;                    // (N, L) when batch_first, else (L, N); L the longest length
-        std::vector<std::size_t> lengths;  // (N)
-        xt::xarray<bool> padding_mask;     // (N, L), true where ids holds padding, whichever the layout
+        IndexArray ids;                     // (N, L) when batch_first, else (L, N); L the longest length
+        std::vector<std::size_t> lengths;   // (N)
+        xt::xarray<bool> padding_mask;      // (N, L), true where ids holds padding, whichever the layout
     };
 
     inline PaddedBatch pad_sequence(const std::vector<std::vector<std::int64_t>>& sequences,
