@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A long run of one fuzz target (tests/fuzz/fuzz_TARGET.cpp) under libFuzzer, ASan and UBSan:
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
-# TARGET: safetensors, checkpoint, idx, idx_gzip or csv.  Builds the target with clang in build-fuzz/ (needs
-# clang and libclang-rt-14-dev, which it installs when missing), starts from the committed corpus and
-# the regression inputs, and keeps what it discovers in build-fuzz/corpus/TARGET (the committed corpus is
-# not touched).  A finding is written as build-fuzz/crash-* (or leak-*, oom-*, timeout-*) and the script fails;
+# TARGET: safetensors, checkpoint, idx, idx_gzip, csv or bpe_vocabulary.  Builds the target with clang in
+# build-fuzz/ (needs clang and libclang-rt-14-dev, which it installs when missing), starts from the committed
+# corpus and the regression inputs, and keeps what it discovers in build-fuzz/corpus/TARGET (the committed
+# corpus is not touched).  A finding is written as build-fuzz/crash-* (or leak-*, oom-*, timeout-*) and the script fails;
 # make it a regression input with `cp build-fuzz/crash-<hash> tests/fuzz/regressions/TARGET/<what it is>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

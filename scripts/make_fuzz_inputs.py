@@ -194,8 +194,44 @@ def write_csv():
     write(regressions, "ragged_rows", csv(True, ",", 1, "x,label\n1,2,3\n"))
 
 
+# --- BPE vocabularies -------------------------------------------------------------------------------------
+
+def bpe_vocabulary(merges, specials, split_words=True, vocab_size=None, **changes):
+    """A vocabulary file as text::BpeTokenizer::save writes it; `changes` replace fields after the fact."""
+    first_special = 256 + len(merges)
+    file = {"format": "xgrad-bpe", "version": 1, "split_words": split_words,
+            "vocab_size": 256 + len(merges) + len(specials) if vocab_size is None else vocab_size,
+            "merges": merges,
+            "special_tokens": [{"id": first_special + i, "hex": token.hex()} for i, token in enumerate(specials)]}
+    file.update(changes)
+    return json.dumps(file, separators=(",", ":")).encode()
+
+
+def write_bpe_vocabulary():
+    corpus = folder("corpus", "bpe_vocabulary")
+    aaabdaaabac = [[97, 97], [97, 98], [256, 257]]   # the merges of "aaabdaaabac"
+    write(corpus, "aaabdaaabac_endoftext", bpe_vocabulary(aaabdaaabac, [b"<|endoftext|>"]))
+    write(corpus, "bytes_only", bpe_vocabulary([], []))
+    write(corpus, "whole_text_binary_special", bpe_vocabulary([[0, 255], [256, 256], [32, 257]], [b"\x00\xff", b"<s>"],
+                                                               split_words=False))
+    write(corpus, "truncated", bpe_vocabulary(aaabdaaabac, [b"<s>"])[:40])
+    write(corpus, "merge_of_unknown_id", bpe_vocabulary([[97, 97], [300, 98]], []))
+    write(corpus, "merge_twice", bpe_vocabulary([[97, 97], [97, 97]], []))
+    write(corpus, "huge_vocab_size", bpe_vocabulary(aaabdaaabac, [], vocab_size=2 ** 63))
+    write(corpus, "special_odd_hex", bpe_vocabulary([], [], special_tokens=[{"id": 256, "hex": "3c7"}], vocab_size=257))
+
+    # Error messages once dumped the offending value whole, and dumping recurses: a value nested 100,000
+    # arrays deep overflowed the stack.
+    nested = "[" * 100000 + "]" * 100000
+    regressions = folder("regressions", "bpe_vocabulary")
+    write(regressions, "format_nested_100000_deep", ('{"format":' + nested + '}').encode())
+    write(regressions, "merge_nested_100000_deep",
+          bpe_vocabulary([], [], vocab_size=257).replace(b'"merges":[]', b'"merges":[' + nested.encode() + b']'))
+
+
 if __name__ == "__main__":
     write_safetensors()
     write_checkpoints()
     write_idx()
     write_csv()
+    write_bpe_vocabulary()

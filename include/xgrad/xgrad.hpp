@@ -1,6 +1,7 @@
 // The whole public API of xgrad: `#include <xgrad/xgrad.hpp>`.  Narrower umbrellas exist for those who
 // want less: <xgrad/nn.hpp> (layers; no zlib or JSON), <xgrad/optim.hpp>, <xgrad/data.hpp> (zlib),
-// <xgrad/io.hpp> (nlohmann/json), <xgrad/metrics.hpp>, <xgrad/train.hpp>, <xgrad/viz.hpp>.
+// <xgrad/io.hpp> (nlohmann/json), <xgrad/metrics.hpp>, <xgrad/text.hpp> (nlohmann/json), <xgrad/train.hpp>,
+// <xgrad/viz.hpp>.
 #pragma once
 
 #include "config.hpp"
@@ -34,6 +35,7 @@
 #include "metrics.hpp"
 #include "nn.hpp"
 #include "optim.hpp"
+#include "text.hpp"
 #include "train.hpp"
 #include "viz.hpp"
 

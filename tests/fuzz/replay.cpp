@@ -19,6 +19,7 @@ XGRAD_FUZZ_ENTRY(checkpoint)
 XGRAD_FUZZ_ENTRY(idx)
 XGRAD_FUZZ_ENTRY(idx_gzip)
 XGRAD_FUZZ_ENTRY(csv)
+XGRAD_FUZZ_ENTRY(bpe_vocabulary)
 
 namespace
 {
@@ -52,7 +53,8 @@ TEST_CASE("fuzz inputs replay without a finding")
                                                              {"checkpoint", xgrad_fuzz_checkpoint},
                                                              {"idx", xgrad_fuzz_idx},
                                                              {"idx_gzip", xgrad_fuzz_idx_gzip},
-                                                             {"csv", xgrad_fuzz_csv}};
+                                                             {"csv", xgrad_fuzz_csv},
+                                                             {"bpe_vocabulary", xgrad_fuzz_bpe_vocabulary}};
     for (const auto& target : targets)   // no structured binding: INFO captures it in a lambda
     {
         INFO("target " << target.first);
