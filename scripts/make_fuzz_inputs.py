@@ -86,6 +86,12 @@ def write_safetensors():
     write(regressions, "metadata_not_object",
           safetensors({"__metadata__": [1, 2], "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, data))
     write(regressions, "header_length_past_end", struct.pack("<Q", 2 ** 40) + b"{}")
+    # Error messages once dumped the malformed entry whole, and dumping recurses: a value nested 100,000
+    # deep overflowed the stack.  Now described by its kind and size.
+    nested = "[" * 100000 + "]" * 100000
+    write(regressions, "entry_nested_100000_deep", safetensors('{"w":' + nested + '}'))
+    write(regressions, "extent_nested_100000_deep",
+          safetensors('{"w":{"dtype":"F32","shape":[' + nested + '],"data_offsets":[0,0]}}'))
 
 
 # --- checkpoints ------------------------------------------------------------------------------------------

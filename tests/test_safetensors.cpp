@@ -276,6 +276,14 @@ TEST_CASE("corrupt safetensors files throw io_error")
         load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0]}})", good_data), "malformed");
         load_fails(safetensors_file(R"({"x":{"dtype":7,"shape":[4],"data_offsets":[0,16]}})", good_data), "malformed");
     }
+    SUBCASE("values nested deeper than a recursive dump could go: described in the message, not dumped")
+    {
+        const std::string nested = std::string(100000, '[') + std::string(100000, ']');
+        load_fails(safetensors_file(R"({"x":)" + nested + "}", good_data), "data_offsets): an array of 1 element");
+        load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[)" + nested + R"(],"data_offsets":[0,16]}})",
+                                    good_data),
+                   "malformed shape entry an array of 1 element");
+    }
     SUBCASE("offsets out of range")
     {
         load_fails(safetensors_file(R"({"x":{"dtype":"F32","shape":[2,2],"data_offsets":[4,20]}})", good_data), "outside");

@@ -25,6 +25,7 @@
 #include "../core/types.hpp"
 #include "../error.hpp"
 #include "atomic_file.hpp"
+#include "json_excerpt.hpp"
 
 namespace xgrad::io
 {
@@ -180,19 +181,20 @@ namespace xgrad::io
                 !info["shape"].is_array() || !info.contains("data_offsets") || !info["data_offsets"].is_array() ||
                 info["data_offsets"].size() != 2)
                 throw fail("tensor '" + name + "' has a malformed entry (it needs a dtype string, a shape array and "
-                           "two data_offsets): " + info.dump());
+                           "two data_offsets): " + detail::json_excerpt(info));
             Entry parsed{name, info["dtype"].template get<std::string>(), {}, 0, 0};
             for (const auto& extent : info["shape"])
             {
                 const auto value = detail::header_count(extent);
                 if (!value)
-                    throw fail("tensor '" + name + "' has a malformed shape entry " + extent.dump() +
+                    throw fail("tensor '" + name + "' has a malformed shape entry " + detail::json_excerpt(extent) +
                                " (not a whole number of elements)");
                 parsed.shape.push_back(static_cast<std::size_t>(*value));
             }
             const auto begin = detail::header_count(info["data_offsets"][0]), end = detail::header_count(info["data_offsets"][1]);
             if (!begin || !end)
-                throw fail("tensor '" + name + "' has malformed data_offsets " + info["data_offsets"].dump() +
+                throw fail("tensor '" + name + "' has malformed data_offsets " +
+                           detail::json_excerpt(info["data_offsets"]) +
                            " (not whole numbers of bytes)");
             parsed.begin = *begin;
             parsed.end = *end;

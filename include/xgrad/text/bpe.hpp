@@ -24,6 +24,7 @@
 #include "../config.hpp"
 #include "../error.hpp"
 #include "../io/atomic_file.hpp"
+#include "../io/json_excerpt.hpp"
 
 namespace xgrad::text
 {
@@ -72,21 +73,6 @@ namespace xgrad::text
                 word(begin, cut);
                 begin = cut;
             }
-        }
-
-        // A JSON value as an error message shows it: scalars, and arrays or objects of a few scalars, as
-        // written (cut at 200 characters); anything else by its kind and size.  Never a whole dump: dumping
-        // recurses, and a file may nest arrays a million levels deep.
-        inline std::string json_excerpt(const nlohmann::json& value)
-        {
-            const bool flat = std::all_of(value.begin(), value.end(),
-                                          [](const nlohmann::json& element) { return element.is_primitive(); });
-            if (value.is_structured() && (value.size() > 4 || !flat))
-                return std::string(value.is_array() ? "an array" : "an object") + " of " +
-                       std::to_string(value.size()) + (value.is_array() ? " element" : " field") +
-                       (value.size() == 1 ? "" : "s");
-            const std::string text = value.dump();
-            return text.size() > 200 ? text.substr(0, 200) + "..." : text;
         }
 
         inline std::string to_hex(const std::string& bytes)
@@ -287,21 +273,21 @@ namespace xgrad::text
                 return *found;
             };
             if (field("format") != "xgrad-bpe")
-                throw fail("\"format\" is " + detail::json_excerpt(field("format")) + ", not \"xgrad-bpe\"");
+                throw fail("\"format\" is " + io::detail::json_excerpt(field("format")) + ", not \"xgrad-bpe\"");
             if (!field("version").is_number_unsigned() || field("version") != 1)
-                throw fail("\"version\" is " + detail::json_excerpt(field("version")) + "; only version 1 is read");
+                throw fail("\"version\" is " + io::detail::json_excerpt(field("version")) + "; only version 1 is read");
             if (!field("split_words").is_boolean())
                 throw fail("\"split_words\" is not true or false");
             const nlohmann::json& declared_size = field("vocab_size");
             const nlohmann::json& merges = field("merges");
             const nlohmann::json& specials = field("special_tokens");
             if (!declared_size.is_number_unsigned() || declared_size.get<std::uint64_t>() > detail::max_bpe_tokens)
-                throw fail("\"vocab_size\" " + detail::json_excerpt(declared_size) +
+                throw fail("\"vocab_size\" " + io::detail::json_excerpt(declared_size) +
                            " is not a whole number of at most " + std::to_string(detail::max_bpe_tokens));
             if (!merges.is_array() || !specials.is_array())
                 throw fail("\"merges\" and \"special_tokens\" must be arrays");
             if (declared_size.get<std::uint64_t>() != 256 + merges.size() + specials.size())
-                throw fail("\"vocab_size\" " + detail::json_excerpt(declared_size) + " is not 256 bytes + " +
+                throw fail("\"vocab_size\" " + io::detail::json_excerpt(declared_size) + " is not 256 bytes + " +
                            std::to_string(merges.size()) + " merges + " + std::to_string(specials.size()) +
                            " special tokens");
 
@@ -314,7 +300,7 @@ namespace xgrad::text
                 if (!merge.is_array() || merge.size() != 2 || !merge[0].is_number_unsigned() ||
                     !merge[1].is_number_unsigned() || merge[0].get<std::uint64_t>() >= existing ||
                     merge[1].get<std::uint64_t>() >= existing)
-                    throw fail("merge " + std::to_string(r) + " is " + detail::json_excerpt(merge) +
+                    throw fail("merge " + std::to_string(r) + " is " + io::detail::json_excerpt(merge) +
                                ", not a pair of ids below " + std::to_string(existing));
                 pairs.emplace_back(merge[0].get<std::int64_t>(), merge[1].get<std::int64_t>());
             }
@@ -329,7 +315,7 @@ namespace xgrad::text
                     !special["hex"].is_string() ||
                     special["hex"].get_ref<const std::string&>().size() > 2 * detail::max_special_token_bytes ||
                     !detail::from_hex(special["hex"].get<std::string>(), bytes) || bytes.empty())
-                    throw fail("special token " + std::to_string(i) + " is " + detail::json_excerpt(special) +
+                    throw fail("special token " + std::to_string(i) + " is " + io::detail::json_excerpt(special) +
                                ", not {\"id\": " + std::to_string(id) + ", \"hex\": <1 to " +
                                std::to_string(detail::max_special_token_bytes) + " bytes in hex>}");
                 special_tokens.push_back(std::move(bytes));
