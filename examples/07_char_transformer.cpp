@@ -23,35 +23,19 @@ using namespace char_model;
 
 int main(int argc, char** argv)
 {
-    std::string words_path = "/usr/share/dict/words";
-    Training training;
+    LanguageModelRun run;
     std::size_t d_model = 64, heads = 4, layers = 2, feed_forward = 256;
-    double temperature = 0.8;
-    bool smoke = false;
     CommandLine cli{"A character-level causal transformer that learns to make up words"};
-    cli.add_option("--words", words_path, "One word per line (package wamerican)");
-    cli.add_option("--steps", training.steps, "Training steps");
-    cli.add_option("--batch", training.batch, "Windows per step");
-    cli.add_option("--context", training.context, "Characters per window");
+    add_run_options(cli, run);
     cli.add_option("--d-model", d_model, "Width of the model");
     cli.add_option("--heads", heads, "Attention heads");
     cli.add_option("--layers", layers, "Transformer layers");
     cli.add_option("--feed-forward", feed_forward, "Width of the feed-forward layers");
-    cli.add_option("--lr", training.lr, "AdamW learning rate");
-    cli.add_option("--temperature", temperature, "Sampling temperature (lower: safer words)");
-    cli.add_flag("--smoke", smoke, "A short run that checks the model learns (for CI)");
     if (const auto exit_code = cli.parse(argc, argv))
         return *exit_code;
-    if (smoke)
-        training.steps = 60;
 
-    const Corpus corpus = read_words(words_path);
-    std::cout << corpus.train_text.size() << " training characters, vocabulary of " << corpus.vocabulary.size() << '\n';
-
+    const Corpus corpus = start_run(run);
     manual_seed(1);
-    CharTransformer model(corpus.vocabulary.size(), d_model, heads, layers, feed_forward, training.context);
-    std::cout << "Trainable parameters: " << model.parameter_count() << '\n';
-    const TrainingResult result = train_language_model(model, corpus, training);
-    print_new_words(model, corpus, training.context, temperature, 12);
-    return smoke ? smoke_exit_code(result) : 0;
+    CharTransformer model(corpus.vocabulary.size(), d_model, heads, layers, feed_forward, run.training.context);
+    return finish_run(model, corpus, run);
 }

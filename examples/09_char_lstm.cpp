@@ -59,35 +59,19 @@ namespace
 
 int main(int argc, char** argv)
 {
-    std::string words_path = "/usr/share/dict/words";
-    Training training;
-    training.lr = 1e-2;   // an LSTM takes a larger step than 07's transformer
+    LanguageModelRun run;
+    run.training.lr = 1e-2;   // an LSTM takes a larger step than 07's transformer
     std::size_t embedding_size = 64, hidden = 128, layers = 2;
-    double temperature = 0.8;
-    bool smoke = false;
     CommandLine cli{"A character-level LSTM that learns to make up words (example 07's task)"};
-    cli.add_option("--words", words_path, "One word per line (package wamerican)");
-    cli.add_option("--steps", training.steps, "Training steps");
-    cli.add_option("--batch", training.batch, "Windows per step");
-    cli.add_option("--context", training.context, "Characters per window");
+    add_run_options(cli, run);
     cli.add_option("--embedding", embedding_size, "Width of the character vectors");
     cli.add_option("--hidden", hidden, "Width of the LSTM's state");
     cli.add_option("--layers", layers, "Stacked LSTM layers");
-    cli.add_option("--lr", training.lr, "AdamW learning rate");
-    cli.add_option("--temperature", temperature, "Sampling temperature (lower: safer words)");
-    cli.add_flag("--smoke", smoke, "A short run that checks the model learns (for CI)");
     if (const auto exit_code = cli.parse(argc, argv))
         return *exit_code;
-    if (smoke)
-        training.steps = 60;
 
-    const Corpus corpus = read_words(words_path);
-    std::cout << corpus.train_text.size() << " training characters, vocabulary of " << corpus.vocabulary.size() << '\n';
-
+    const Corpus corpus = start_run(run);
     manual_seed(1);
     CharLSTM model(corpus.vocabulary.size(), embedding_size, hidden, layers);
-    std::cout << "Trainable parameters: " << model.parameter_count() << '\n';
-    const TrainingResult result = train_language_model(model, corpus, training);
-    print_new_words(model, corpus, training.context, temperature, 12);
-    return smoke ? smoke_exit_code(result) : 0;
+    return finish_run(model, corpus, run);
 }

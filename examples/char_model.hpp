@@ -231,4 +231,48 @@ namespace char_model
         std::cout << (learned ? "smoke test passed\n" : "smoke test FAILED: the model did not learn\n");
         return learned ? 0 : 1;
     }
+
+    // What a run of 07 or 09 is besides its model: the words, the training budget, sampling, the smoke mode.
+    struct LanguageModelRun
+    {
+        std::string words_path = "/usr/share/dict/words";
+        Training training;
+        double temperature = 0.8;
+        bool smoke = false;
+    };
+
+    // The command-line options of a LanguageModelRun (on the examples' CommandLine); each example adds its
+    // model's own.
+    template <class CommandLine>
+    void add_run_options(CommandLine& cli, LanguageModelRun& run)
+    {
+        cli.add_option("--words", run.words_path, "One word per line (package wamerican)");
+        cli.add_option("--steps", run.training.steps, "Training steps");
+        cli.add_option("--batch", run.training.batch, "Windows per step");
+        cli.add_option("--context", run.training.context, "Characters per window");
+        cli.add_option("--lr", run.training.lr, "AdamW learning rate");
+        cli.add_option("--temperature", run.temperature, "Sampling temperature (lower: safer words)");
+        cli.add_flag("--smoke", run.smoke, "A short run that checks the model learns (for CI)");
+    }
+
+    // Reads the words (a smoke run trains for 60 steps only) and says how much text there is.
+    inline Corpus start_run(LanguageModelRun& run)
+    {
+        if (run.smoke)
+            run.training.steps = 60;
+        Corpus corpus = read_words(run.words_path);
+        std::cout << corpus.train_text.size() << " training characters, vocabulary of " << corpus.vocabulary.size()
+                  << '\n';
+        return corpus;
+    }
+
+    // Trains the model, prints new words, and returns the program's exit code.
+    template <class Model>
+    int finish_run(Model& model, const Corpus& corpus, const LanguageModelRun& run)
+    {
+        std::cout << "Trainable parameters: " << model.parameter_count() << '\n';
+        const TrainingResult result = train_language_model(model, corpus, run.training);
+        print_new_words(model, corpus, run.training.context, run.temperature, 12);
+        return run.smoke ? smoke_exit_code(result) : 0;
+    }
 }
