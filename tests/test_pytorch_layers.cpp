@@ -17,6 +17,7 @@
 using namespace xgrad;
 using json = nlohmann::ordered_json;   // keeps the state dict's order
 using xgrad_test::read_array;
+using xgrad_test::check_close_to_pytorch;
 using xgrad_test::read_mask;
 
 namespace
@@ -35,30 +36,6 @@ namespace
         return dict;
     }
 
-    // |actual - expected| <= rtol |expected| + atol, with atol scaled by the largest expected magnitude
-    // (so near-zero entries of a large tensor are judged against the tensor's scale, not their own).
-    template <class T>
-    void check_close(const std::string& what, const xt::xarray<T>& actual, const xt::xarray<T>& expected)
-    {
-        const double rtol = std::is_same<T, float>::value ? 1e-4 : 1e-9;
-        INFO(what);
-        REQUIRE(shape_string(actual.shape()) == shape_string(expected.shape()));
-        double scale = 1.0;
-        for (auto e : expected)
-            scale = std::max(scale, std::abs(static_cast<double>(e)));
-        const double atol = rtol * 0.1 * scale;
-        std::size_t bad = 0;
-        for (std::size_t i = 0; i < actual.size(); ++i)
-        {
-            const double a = actual.data()[i], e = expected.data()[i];
-            if (!(std::abs(a - e) <= rtol * std::abs(e) + atol))
-            {
-                if (bad++ < 3)
-                    FAIL_CHECK(what << ": flat element " << i << " is " << a << ", PyTorch gives " << e);
-            }
-        }
-        CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << actual.size() << " elements differ");
-    }
 
     // Indices and boolean masks are read where they are used; float masks are named "float_*".
     bool is_float_input(const std::string& name)
@@ -88,7 +65,7 @@ namespace
             if (is_float_input(key))
                 inputs.emplace(key, Tensor<T>(read_array<T>(value), true));
         const Tensor<T> output = forward(fixture, inputs);
-        check_close(name + " output", output.value(), read_array<T>(fixture.at("output")));
+        check_close_to_pytorch(name + " output", output.value(), read_array<T>(fixture.at("output")));
 
         const Tensor<T> loss = fixture.contains("probe")
                                    ? sum(mul(output, constant<T>(read_array<T>(fixture.at("probe")))))
@@ -99,7 +76,7 @@ namespace
 
         const json& grads = fixture.at("grads");
         for (const auto& [key, tensor] : inputs)
-            check_close(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
+            check_close_to_pytorch(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
         const auto parameters = module.named_parameters();
         CHECK(parameters.size() + inputs.size() == grads.size());
         for (const auto& entry : parameters)
@@ -108,11 +85,11 @@ namespace
             const auto& parameter = entry.second;
             REQUIRE_MESSAGE(grads.contains(key), "PyTorch has no parameter " << key);
             REQUIRE_MESSAGE(parameter.has_grad(), key << " got no gradient");
-            check_close(name + " d/d " + key, parameter.grad(), read_array<T>(grads.at(key)));
+            check_close_to_pytorch(name + " d/d " + key, parameter.grad(), read_array<T>(grads.at(key)));
         }
         if (fixture.contains("state_after"))
             for (const auto& [key, buffer] : module.named_buffers())
-                check_close(name + " buffer " + key + " after the forward pass", buffer.value(),
+                check_close_to_pytorch(name + " buffer " + key + " after the forward pass", buffer.value(),
                             read_array<T>(fixture.at("state_after").at(key)));
     }
 

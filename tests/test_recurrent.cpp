@@ -204,26 +204,6 @@ namespace
         return xgrad_test::load_fixture<json>("recurrent/" + name + ".json", "scripts/make_recurrent_fixtures.py");
     }
 
-    // |actual - expected| <= rtol |expected| + atol, atol scaled by the largest expected magnitude.
-    template <class T>
-    void check_matches(const std::string& what, const xt::xarray<T>& actual, const xt::xarray<T>& expected)
-    {
-        const double rtol = std::is_same<T, float>::value ? 1e-4 : 1e-9;
-        INFO(what);
-        REQUIRE(shape_string(actual.shape()) == shape_string(expected.shape()));
-        double scale = 1.0;
-        for (auto e : expected)
-            scale = std::max(scale, std::abs(static_cast<double>(e)));
-        std::size_t bad = 0;
-        for (std::size_t i = 0; i < actual.size(); ++i)
-        {
-            const double a = actual.data()[i], e = expected.data()[i];
-            if (!(std::abs(a - e) <= rtol * std::abs(e) + rtol * 0.1 * scale) && bad++ < 3)
-                FAIL_CHECK(what << ": flat element " << i << " is " << a << ", PyTorch gives " << e);
-        }
-        CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << actual.size() << " elements differ");
-    }
-
     template <class T>
     std::shared_ptr<nn::Module<T>> build(const json& description)
     {
@@ -317,7 +297,7 @@ namespace
             const json& expected = entry.value();
             const auto found = outputs.find(key);
             REQUIRE_MESSAGE(found != outputs.end(), "no " << key);
-            check_matches(name + " " + key, found->second.value(), read_array<T>(expected));
+            check_close_to_pytorch(name + " " + key, found->second.value(), read_array<T>(expected));
             const Tensor<T> term = sum(mul(found->second, constant<T>(read_array<T>(fixture.at("probes").at(key)))));
             loss = loss.defined() ? add(loss, term) : term;
         }
@@ -327,14 +307,14 @@ namespace
 
         const json& grads = fixture.at("grads");
         for (const auto& [key, tensor] : inputs)
-            check_matches(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
+            check_close_to_pytorch(name + " d/d input " + key, tensor.grad(), read_array<T>(grads.at("input." + key)));
         const auto parameters = module->named_parameters();
         CHECK(parameters.size() + inputs.size() == grads.size());
         for (const auto& entry : parameters)
         {
             REQUIRE_MESSAGE(grads.contains(entry.first), "PyTorch has no parameter " << entry.first);
             REQUIRE_MESSAGE(entry.second.has_grad(), entry.first << " got no gradient");
-            check_matches(name + " d/d " + entry.first, entry.second.grad(), read_array<T>(grads.at(entry.first)));
+            check_close_to_pytorch(name + " d/d " + entry.first, entry.second.grad(), read_array<T>(grads.at(entry.first)));
         }
     }
 

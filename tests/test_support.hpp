@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -294,5 +296,28 @@ namespace xgrad_test
     xt::xarray<bool> read_mask(const Json& t)
     {
         return xt::xarray<bool>(xt::not_equal(read_array<std::int64_t>(t), 0));
+    }
+
+    // An array against PyTorch's: |actual - expected| <= rtol |expected| + atol (rtol 1e-4 for float, 1e-9 for
+    // double), atol scaled by the largest expected magnitude (so near-zero entries of a large tensor are judged
+    // against the tensor's scale, not their own).  Names the first few elements that differ.
+    template <class T>
+    void check_close_to_pytorch(const std::string& what, const xt::xarray<T>& actual, const xt::xarray<T>& expected)
+    {
+        const double rtol = std::is_same<T, float>::value ? 1e-4 : 1e-9;
+        INFO(what);
+        REQUIRE(xgrad::shape_string(actual.shape()) == xgrad::shape_string(expected.shape()));
+        double scale = 1.0;
+        for (auto e : expected)
+            scale = std::max(scale, std::abs(static_cast<double>(e)));
+        const double atol = rtol * 0.1 * scale;
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < actual.size(); ++i)
+        {
+            const double a = actual.data()[i], e = expected.data()[i];
+            if (!(std::abs(a - e) <= rtol * std::abs(e) + atol) && bad++ < 3)
+                FAIL_CHECK(what << ": flat element " << i << " is " << a << ", PyTorch gives " << e);
+        }
+        CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << actual.size() << " elements differ");
     }
 }
