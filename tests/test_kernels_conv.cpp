@@ -1,8 +1,10 @@
 // The convolution kernels held against their reference loops: the forward, input-gradient and weight-gradient
-// GEMM kernels over groups, strides, paddings, dilations and pointwise kernels, and the bias's add and sums
-// over channel and plane counts that are not multiples of the SIMD width; float and double, 1 and 2 threads.
+// GEMM kernels over groups, strides, paddings, dilations and pointwise kernels, the implicit column matrix's
+// GEMM packers against packing im2col's output, and the bias's add and sums over channel and plane counts that
+// are not multiples of the SIMD width; float and double, 1 and 2 threads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <random>
@@ -49,6 +51,11 @@ namespace
             {3, 7, 7, 1, 1, 2, 2, 0, 0, 1, 1, 0, 0},    // strided 1×1
             {2, 11, 9, 3, 3, 1, 2, 3, 2, 2, 1, 0, 0},   // padding wider than half the kernel, dilated
             {1, 3, 3, 3, 3, 1, 1, 0, 0, 1, 1, 0, 0},    // output 1×1
+            // "same" widths at stride 1 and 4 channels or more, which pack the column matrix from the image
+            {5, 6, 19, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0},   // several vectors of pixels per row
+            {4, 5, 37, 5, 3, 1, 1, 2, 1, 1, 1, 0, 0},   // non-square, planes longer than a GEMM panel
+            {4, 4, 9, 3, 3, 1, 1, 0, 2, 1, 2, 0, 0},    // dilated along the rows, no padding along the columns
+            {4, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0},    // a plane shorter than a vector
         };
         std::vector<conv2d_batch_shape> result;
         for (std::size_t batch : {1, 3})
@@ -101,6 +108,60 @@ TEST_CASE_TEMPLATE("conv2d, conv2d_input_grad and conv2d_weight_grad match their
             xgrad::kernels::conv2d_weight_grad(c, x.data(), dy.data(), dw.data());
             xgrad::kernels::conv2d_weight_grad_reference(c, x.data(), dy.data(), expected_dw.data());
             check_sums_close(dw, expected_dw, c.batch * c.image.col_cols());
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("implicit_columns packs what im2col's column matrix packs", T, float, double)
+{
+    using xgrad::kernels::implicit_columns;
+    namespace detail = xgrad::kernels::detail;
+    using Arch = xsimd::default_arch;
+    constexpr std::size_t nr = detail::gemm_blocking<T, Arch>::nr;
+    std::mt19937 rng(3);
+    for (const auto& c : shapes())
+    {
+        if (c.batch != 1 || c.groups != 1 || c.out_per_group != 1 || c.pointwise() ||
+            !implicit_columns<T>::applies(c.image))
+            continue;
+        INFO(describe(c));
+        const std::size_t rows = c.image.col_rows(), pixels = c.image.col_cols();
+        const auto image = xgrad_test::random_values<T>(c.input_block(), -1, 1, rng);
+        std::vector<T> col(rows * pixels);   // (C·kh·kw, out_h·out_w)
+        xgrad::kernels::im2col_reference(c.image, image.data(), col.data());
+        const implicit_columns<T> columns(c.image);
+        for (std::size_t row = 0; row < rows; ++row)
+            for (std::size_t pixel = 0; pixel < pixels; ++pixel)
+                REQUIRE(columns.entry(image.data(), row, pixel) == col[row * pixels + pixel]);
+
+        // Blocks from the first entry and from odd offsets, whole and cut short.
+        auto check_block = [&](bool transposed, std::size_t pc, std::size_t kb, std::size_t jc, std::size_t nb) {
+            INFO("transposed ", transposed, " block at (", pc, ", ", jc, ") of ", kb, " × ", nb);
+            const std::size_t size = (nb + nr - 1) / nr * nr * kb;
+            xgrad::kernels::aligned_scratch<T> actual_storage, expected_storage;
+            T* actual = actual_storage.data(size);
+            T* expected = expected_storage.data(size);
+            std::fill(actual, actual + size, T(-7));
+            if (transposed)
+            {
+                columns.pack_transposed(image.data(), pc, kb, jc, nb, actual);
+                detail::gemm_pack_b<T, Arch>(true, col.data() + jc * pixels + pc, pixels, kb, nb, expected);
+            }
+            else
+            {
+                columns.pack(image.data(), pc, kb, jc, nb, actual);
+                detail::gemm_pack_b<T, Arch>(false, col.data() + pc * pixels + jc, pixels, kb, nb, expected);
+            }
+            CHECK(std::vector<T>(actual, actual + size) == std::vector<T>(expected, expected + size));
+        };
+        check_block(false, 0, rows, 0, pixels);
+        check_block(true, 0, pixels, 0, rows);
+        if (rows > 3 && pixels > 5)
+        {
+            check_block(false, 3, rows - 3, 5, pixels - 5);
+            check_block(false, 1, rows - 3, 2, pixels - 5);
+            check_block(true, 5, pixels - 5, 3, rows - 3);
+            check_block(true, 2, pixels - 5, 1, rows - 3);
         }
     }
 }

@@ -19,8 +19,8 @@ namespace xgrad::kernels
     // op(A) is m×k: A is stored m×k (lda ≥ k) or, when trans_a, k×m (lda ≥ m); op(B) is k×n likewise.
     // beta == 0 does not read C.
     template <class T>
-    void gemm_reference(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-                        const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+    void gemm_reference(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                        std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
     {
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < n; ++j)
@@ -218,8 +218,8 @@ namespace xgrad::kernels
             if (trans_b)   // op(B)(p, j) = b[j·ldb + p]: each panel is nr rows of B, transposed
             {
                 for (std::size_t j0 = 0; j0 < nb; j0 += blocking::nr)
-                    gemm_pack_columns<T, Arch>(b + j0 * ldb, ldb, std::min(blocking::nr, nb - j0), kb,
-                                               packed + j0 * kb, blocking::nr);
+                    gemm_pack_columns<T, Arch>(b + j0 * ldb, ldb, std::min(blocking::nr, nb - j0), kb, packed + j0 * kb,
+                                               blocking::nr);
                 return;
             }
             // op(B)(p, j) = b[p·ldb + j]: a few rows at a time across every panel, so that B is read in long
@@ -262,8 +262,7 @@ namespace xgrad::kernels
                     const std::size_t rows = std::min(blocking::mr, mb - i);
                     gemm_a_panel<T> a_panel = a_block;   // rows i to i + rows of the block
                     a_panel.a += a_packed ? i / blocking::mr * blocking::a_stride * kb : i * a_block.row_stride;
-                    kernels_for_cols[rows - 1](kb, a_panel, packed_b + j * kb, alpha, beta, c + i * ldc + j, ldc,
-                                               cols);
+                    kernels_for_cols[rows - 1](kb, a_panel, packed_b + j * kb, alpha, beta, c + i * ldc + j, ldc, cols);
                 }
             }
         }
@@ -291,12 +290,27 @@ namespace xgrad::kernels
                    n > many_panels * blocking::nr;
         }
 
-        // gemm on the calling thread, for m, n, k ≥ 1 (see gemm for the parameters). Packed panels live in
-        // thread-local buffers that are reused from call to call.
+        // Packs op(B) where it lies in memory: the packer that gemm uses. pack(pc, kb, jc, nb, packed) packs the
+        // kb × nb block of op(B) at row pc and column jc into panels of nr columns (see gemm_pack_b).
         template <class T, class Arch>
-        void gemm_single_thread(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-                                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                                std::size_t ldc)
+        struct strided_b_packer
+        {
+            bool trans_b;
+            const T* b;
+            std::size_t ldb;
+
+            void operator()(std::size_t pc, std::size_t kb, std::size_t jc, std::size_t nb, T* packed) const
+            {
+                gemm_pack_b<T, Arch>(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kb, nb, packed);
+            }
+        };
+
+        // gemm on the calling thread, for m, n, k ≥ 1, with op(B) packed by pack_b (a strided_b_packer, or one
+        // that builds op(B) as it packs, like the convolutions' im2col columns); see gemm for the other
+        // parameters. Packed panels live in thread-local buffers that are reused from call to call.
+        template <class T, class Arch, class PackB>
+        void gemm_single_thread(bool trans_a, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                                std::size_t lda, const PackB& pack_b, T beta, T* c, std::size_t ldc)
         {
             using blocking = gemm_blocking<T, Arch>;
             const std::size_t kc = balanced_block(k, blocking::kc, 1);
@@ -314,8 +328,7 @@ namespace xgrad::kernels
                 for (std::size_t pc = 0; pc < k; pc += kc)
                 {
                     const std::size_t kb = std::min(kc, k - pc);
-                    gemm_pack_b<T, Arch>(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kb, nb,
-                                         packed_b);
+                    pack_b(pc, kb, jc, nb, packed_b);
                     const T beta_block = pc == 0 ? beta : T(1);   // later k blocks add to the first one's result
                     for (std::size_t ic = 0; ic < m; ic += mc)
                     {
@@ -323,9 +336,9 @@ namespace xgrad::kernels
                         const T* a_block = trans_a ? a + pc * lda + ic : a + ic * lda + pc;   // op(A)(ic, pc)
                         if (pack_a)
                             gemm_pack_a<T, Arch>(a_block, lda, mb, kb, packed_a);
-                        const gemm_a_panel<T> a_view = pack_a ? gemm_a_panel<T>{packed_a, 1, blocking::a_stride}
-                                                     : trans_a ? gemm_a_panel<T>{a_block, 1, lda}
-                                                               : gemm_a_panel<T>{a_block, lda, 1};
+                        const gemm_a_panel<T> a_view = pack_a    ? gemm_a_panel<T>{packed_a, 1, blocking::a_stride}
+                                                       : trans_a ? gemm_a_panel<T>{a_block, 1, lda}
+                                                                 : gemm_a_panel<T>{a_block, lda, 1};
                         gemm_macro_kernel<T, Arch>(mb, nb, kb, alpha, pack_a, a_view, packed_b, beta_block,
                                                    c + ic * ldc + jc, ldc);
                     }
@@ -351,12 +364,13 @@ namespace xgrad::kernels
         }
     }
 
-    // C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C, all row-major.
-    // op(A) is m×k: A is stored m×k (lda ≥ k) or, when trans_a, k×m (lda ≥ m). op(B) is k×n likewise.
-    // beta == 0 does not read C (it may hold NaN); k == 0 or alpha == 0 gives C = beta · C without reading A, B.
-    template <class T>
-    void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-              std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+    // C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C, with op(B) (k×n) given by its packer
+    // pack_b(pc, kb, jc, nb, packed), which writes the kb × nb block of op(B) at (pc, jc) into panels of nr
+    // columns as detail::gemm_pack_b does (the kernel tests hold each packer against it). Split across the
+    // threads as gemm is.
+    template <class T, class PackB>
+    void gemm_with_b_packer(bool trans_a, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                            std::size_t lda, const PackB& pack_b, T beta, T* c, std::size_t ldc)
     {
         static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm: T must be float or double");
         using Arch = xsimd::default_arch;
@@ -376,8 +390,8 @@ namespace xgrad::kernels
         const std::size_t row_tiles = (m + blocking::mr - 1) / blocking::mr;
         const std::size_t col_tiles = (n + blocking::nr - 1) / blocking::nr;
         const double work = double(m) * double(n) * double(k);
-        std::size_t parts = std::min<std::size_t>(
-            get_num_threads(), std::max(1.0, work / double(detail::gemm_min_work_per_thread)));
+        std::size_t parts =
+            std::min<std::size_t>(get_num_threads(), std::max(1.0, work / double(detail::gemm_min_work_per_thread)));
         std::size_t row_parts = 1;
         std::size_t col_parts = 1;
         for (; parts > 1; --parts)
@@ -401,7 +415,7 @@ namespace xgrad::kernels
         }
         if (parts <= 1)
         {
-            detail::gemm_single_thread<T, Arch>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            detail::gemm_single_thread<T, Arch>(trans_a, m, n, k, alpha, a, lda, pack_b, beta, c, ldc);
             return;
         }
 
@@ -414,11 +428,24 @@ namespace xgrad::kernels
                 const std::size_t i1 = std::min(m, (row_part + 1) * row_tiles / row_parts * blocking::mr);
                 const std::size_t j0 = std::min(n, col_part * col_tiles / col_parts * blocking::nr);
                 const std::size_t j1 = std::min(n, (col_part + 1) * col_tiles / col_parts * blocking::nr);
-                detail::gemm_single_thread<T, Arch>(trans_a, trans_b, i1 - i0, j1 - j0, k, alpha,
-                                                    trans_a ? a + i0 : a + i0 * lda, lda,
-                                                    trans_b ? b + j0 * ldb : b + j0, ldb, beta,
+                // This rectangle's columns j0 to j1 of op(B), packed by the caller's packer.
+                const auto pack_columns = [&](std::size_t pc, std::size_t kb, std::size_t jc, std::size_t nb,
+                                              T* packed) { pack_b(pc, kb, j0 + jc, nb, packed); };
+                detail::gemm_single_thread<T, Arch>(trans_a, i1 - i0, j1 - j0, k, alpha,
+                                                    trans_a ? a + i0 : a + i0 * lda, lda, pack_columns, beta,
                                                     c + i0 * ldc + j0, ldc);
             }
         });
+    }
+
+    // C (m×n, row stride ldc) = alpha · op(A) · op(B) + beta · C, all row-major.
+    // op(A) is m×k: A is stored m×k (lda ≥ k) or, when trans_a, k×m (lda ≥ m). op(B) is k×n likewise.
+    // beta == 0 does not read C (it may hold NaN); k == 0 or alpha == 0 gives C = beta · C without reading A, B.
+    template <class T>
+    void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+              std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+    {
+        gemm_with_b_packer<T>(trans_a, m, n, k, alpha, a, lda,
+                              detail::strided_b_packer<T, xsimd::default_arch>{trans_b, b, ldb}, beta, c, ldc);
     }
 }
