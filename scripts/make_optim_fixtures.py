@@ -124,6 +124,8 @@ SCHEDULERS = [
       "final_div_factor": 100.0, "three_phase": True, "base_momentum": 0.8, "max_momentum": 0.9}),
     ("one_cycle_no_momentum", "OneCycleLR",
      {"max_lr": 0.2, "total_steps": 20, "pct_start": 0.4, "cycle_momentum": False}),
+    # one max_lr per parameter group
+    ("one_cycle_per_group", "OneCycleLR", {"max_lr": [0.5, 0.05], "total_steps": 14, "three_phase": True}),
     # SequentialLR: the schedulers as [kind, args], built in order on the optimizer, as a user would
     ("sequential_warmup_cosine", "SequentialLR",
      {"schedulers": [["LinearLR", {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 3}],

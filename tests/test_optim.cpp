@@ -22,8 +22,8 @@
 
 using namespace xgrad;
 using json = nlohmann::json;
-using xgrad_test::read_array;
 using xgrad_test::check_error;
+using xgrad_test::read_array;
 
 namespace
 {
@@ -298,7 +298,7 @@ namespace
 
     // A scheduler of the fixtures' kinds that is a function of the epoch, built on `sgd` from torch's arguments.
     std::shared_ptr<optim::LRScheduler<TorchSGD>> epoch_scheduler(const std::string& kind, const json& args,
-                                                                 TorchSGD& sgd)
+                                                                  TorchSGD& sgd)
     {
         if (kind == "StepLR")
             return std::make_shared<optim::StepLR<TorchSGD>>(sgd, args.at("step_size").get<std::size_t>(),
@@ -317,10 +317,14 @@ namespace
                                                                args.at("total_iters").get<std::size_t>());
         if (kind == "OneCycleLR")
             return std::make_shared<optim::OneCycleLR<TorchSGD>>(
-                sgd, args.at("max_lr").get<double>(), args.at("total_steps").get<std::size_t>(),
-                args.value("pct_start", 0.3), args.value("anneal_strategy", std::string("cos")),
-                args.value("cycle_momentum", true), args.value("base_momentum", 0.85), args.value("max_momentum", 0.95),
-                args.value("div_factor", 25.0), args.value("final_div_factor", 1e4), args.value("three_phase", false));
+                sgd,
+                args.at("max_lr").is_array()
+                    ? args.at("max_lr").get<std::vector<double>>()
+                    : std::vector<double>(sgd.param_groups().size(), args.at("max_lr").get<double>()),
+                args.at("total_steps").get<std::size_t>(), args.value("pct_start", 0.3),
+                args.value("anneal_strategy", std::string("cos")), args.value("cycle_momentum", true),
+                args.value("base_momentum", 0.85), args.value("max_momentum", 0.95), args.value("div_factor", 25.0),
+                args.value("final_div_factor", 1e4), args.value("three_phase", false));
         FAIL("unknown scheduler " << kind);
         return nullptr;
     }
@@ -411,7 +415,8 @@ TEST_CASE("schedulers give torch.optim.lr_scheduler's lr sequences (OneCycleLR's
         const Schedule actual = run_schedule(c);
         check_sequence(name + " lr", actual.lrs, c.at("lrs").get<std::vector<std::vector<double>>>());
         if (c.contains("momentums"))
-            check_sequence(name + " momentum", actual.momentums, c.at("momentums").get<std::vector<std::vector<double>>>());
+            check_sequence(name + " momentum", actual.momentums,
+                           c.at("momentums").get<std::vector<std::vector<double>>>());
     }
 }
 
@@ -440,6 +445,11 @@ TEST_CASE("OneCycleLR cycles Adam's beta1 as SGD's momentum; SequentialLR resume
     optim::OneCycleLR<optim::Adagrad<double>> without_momentum(adagrad, 0.1, 10, 0.3, "cos", false);
     CHECK(without_momentum.get_last_lr().at(0) == doctest::Approx(0.1 / 25).epsilon(1e-15));
     check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 0); }, {"OneCycleLR", "total_steps"});
+    check_error<value_error>(
+        [&] {
+            optim::OneCycleLR<TorchSGD>(sgd, std::vector<double>{0.1, 0.2}, 10);
+        },
+        {"OneCycleLR", "expected 1 values for max_lr", "got 2"});
     check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 10, 1.5); }, {"OneCycleLR", "pct_start"});
     check_error<value_error>([&] { optim::OneCycleLR<TorchSGD>(sgd, 0.1, 10, 0.3, "cubic"); },
                              {"OneCycleLR", "anneal_strategy", "cubic"});
@@ -467,15 +477,27 @@ TEST_CASE("OneCycleLR cycles Adam's beta1 as SGD's momentum; SequentialLR resume
 
     TorchSGD first({p}, optim::SGDOptions(0.1)), other({p}, optim::SGDOptions(0.1));
     optim::StepLR<TorchSGD> a(first, 2), b(first, 3), foreign(other, 2);
-    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &b}, {}); },
-                             {"SequentialLR", "2 schedulers", "0 milestones"});
+    check_error<value_error>(
+        [&] {
+            optim::SequentialLR<TorchSGD>(first, {&a, &b}, {});
+        },
+        {"SequentialLR", "2 schedulers", "0 milestones"});
     check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {}, {}); }, {"SequentialLR"});
-    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &foreign}, {2}); },
-                             {"SequentialLR", "scheduler 1", "another optimizer"});
-    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, nullptr}, {2}); },
-                             {"SequentialLR", "scheduler 1", "null"});
-    check_error<value_error>([&] { optim::SequentialLR<TorchSGD>(first, {&a, &b, &a}, {4, 2}); },
-                             {"SequentialLR", "increasing"});
+    check_error<value_error>(
+        [&] {
+            optim::SequentialLR<TorchSGD>(first, {&a, &foreign}, {2});
+        },
+        {"SequentialLR", "scheduler 1", "another optimizer"});
+    check_error<value_error>(
+        [&] {
+            optim::SequentialLR<TorchSGD>(first, {&a, nullptr}, {2});
+        },
+        {"SequentialLR", "scheduler 1", "null"});
+    check_error<value_error>(
+        [&] {
+            optim::SequentialLR<TorchSGD>(first, {&a, &b, &a}, {4, 2});
+        },
+        {"SequentialLR", "increasing"});
 }
 
 TEST_CASE("schedulers: get_last_lr, set_last_epoch (resume) and errors")
@@ -510,8 +532,8 @@ TEST_CASE("clip_grad_norm_ returns torch's total norm and scales as torch does")
 {
     for (const auto& c : fixture().at("clip"))
     {
-        const double norm_type = c.at("norm_type").is_string() ? std::numeric_limits<double>::infinity()
-                                                               : c.at("norm_type").get<double>();
+        const double norm_type =
+            c.at("norm_type").is_string() ? std::numeric_limits<double>::infinity() : c.at("norm_type").get<double>();
         INFO("max_norm " << c.at("max_norm").get<double>() << ", norm_type " << norm_type);
         auto run = [&](auto zero, double tolerance) {
             using T = decltype(zero);
@@ -708,7 +730,8 @@ TEST_CASE("checkpoint fixtures: a checkpoint written by an earlier xgrad loads, 
             }
         CHECK(state.size() == optimizer_entries);
 
-        for (std::size_t step = checkpoint_steps_before; step < checkpoint_steps_before + checkpoint_steps_after; ++step)
+        for (std::size_t step = checkpoint_steps_before; step < checkpoint_steps_before + checkpoint_steps_after;
+             ++step)
             checkpoint_step(model, optimizer, step);
         for (const auto& entry : model.state_dict())
         {
@@ -802,18 +825,24 @@ TEST_CASE("load_state_dict treats the state as untrusted: every rejection names 
     for (const std::string key : {"0.0.exp_avgg", "0.0.momentum_buffer", "0.0.", "0.0.exp_avg.extra"})
     {
         INFO("buffer " << key);
-        xgrad_test::check_error<value_error>([&] { adam.load_state_dict(with(key, xt::zeros<double>({1, 2}))); },
-                                             {key, "is not a buffer"});
+        xgrad_test::check_error<value_error>(
+            [&] {
+                adam.load_state_dict(with(key, xt::zeros<double>({1, 2})));
+            },
+            {key, "is not a buffer"});
     }
     unchanged();
     // Entries that name no parameter: out of range, not canonical decimal, too few parts, too large to count.
-    for (const std::string key : {"1.0.exp_avg", "0.2.exp_avg", "00.0.exp_avg", "0.01.exp_avg", "-0.0.exp_avg",
-                                  "+0.0.exp_avg", " 0.0.exp_avg", "x.0.exp_avg", "0.exp_avg", "exp_avg",
-                                  "18446744073709551616.0.exp_avg", "0.18446744073709551617.exp_avg"})
+    for (const std::string key :
+         {"1.0.exp_avg", "0.2.exp_avg", "00.0.exp_avg", "0.01.exp_avg", "-0.0.exp_avg", "+0.0.exp_avg", " 0.0.exp_avg",
+          "x.0.exp_avg", "0.exp_avg", "exp_avg", "18446744073709551616.0.exp_avg", "0.18446744073709551617.exp_avg"})
     {
         INFO("entry " << key);
-        xgrad_test::check_error<value_error>([&] { adam.load_state_dict(with(key, xt::zeros<double>({1, 2}))); },
-                                             {key, "names no parameter"});
+        xgrad_test::check_error<value_error>(
+            [&] {
+                adam.load_state_dict(with(key, xt::zeros<double>({1, 2})));
+            },
+            {key, "names no parameter"});
     }
     unchanged();
     // A buffer of the wrong shape; "step" missing.
@@ -851,7 +880,8 @@ TEST_CASE("options chain: every setter returns the class being chained, and the 
 
     SUBCASE("SGDOptions")
     {
-        optim::SGD<float> opt({p}, optim::SGDOptions(0.1).momentum(0.9).dampening(0.0).weight_decay(1e-4).nesterov(true).lr(0.2));
+        optim::SGD<float> opt(
+            {p}, optim::SGDOptions(0.1).momentum(0.9).dampening(0.0).weight_decay(1e-4).nesterov(true).lr(0.2));
         const auto& o = opt.param_groups()[0].options;
         CHECK(o.lr() == 0.2);
         CHECK(o.momentum() == 0.9);
@@ -861,7 +891,8 @@ TEST_CASE("options chain: every setter returns the class being chained, and the 
     }
     SUBCASE("AdamOptions")
     {
-        optim::Adam<float> opt({p}, optim::AdamOptions(1e-3).betas(0.8, 0.9).eps(1e-6).weight_decay(0.1).amsgrad(true).lr(2e-3));
+        optim::Adam<float> opt(
+            {p}, optim::AdamOptions(1e-3).betas(0.8, 0.9).eps(1e-6).weight_decay(0.1).amsgrad(true).lr(2e-3));
         const auto& o = opt.param_groups()[0].options;
         CHECK(o.lr() == 2e-3);
         CHECK(o.beta1() == 0.8);
@@ -901,7 +932,9 @@ TEST_CASE("options chain: every setter returns the class being chained, and the 
     }
     SUBCASE("RMSpropOptions")
     {
-        optim::RMSprop<float> opt({p}, optim::RMSpropOptions(0.01).alpha(0.9).eps(1e-6).weight_decay(0.1).momentum(0.5).centered(true).lr(0.02));
+        optim::RMSprop<float> opt(
+            {p},
+            optim::RMSpropOptions(0.01).alpha(0.9).eps(1e-6).weight_decay(0.1).momentum(0.5).centered(true).lr(0.02));
         const auto& o = opt.param_groups()[0].options;
         CHECK(o.lr() == 0.02);
         CHECK(o.alpha() == 0.9);
@@ -912,7 +945,10 @@ TEST_CASE("options chain: every setter returns the class being chained, and the 
     }
     SUBCASE("AdagradOptions")
     {
-        optim::Adagrad<float> opt({p}, optim::AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.1).initial_accumulator_value(0.5).eps(1e-9).lr(0.2));
+        optim::Adagrad<float> opt(
+            {p},
+            optim::AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.1).initial_accumulator_value(0.5).eps(1e-9).lr(
+                0.2));
         const auto& o = opt.param_groups()[0].options;
         CHECK(o.lr() == 0.2);
         CHECK(o.lr_decay() == 0.01);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -53,13 +54,14 @@ namespace xgrad::optim
                 base_lrs_.push_back(*group.initial_lr);
             }
         }
-        virtual double lr_at(double base_lr, std::size_t epoch) const = 0;
+        // The lr of parameter group `group` (base lr `base_lr`) at `epoch`.
+        virtual double lr_at(std::size_t group, double base_lr, std::size_t epoch) const = 0;
         // Sets every group's lr for the current epoch (a schedule that sets more overrides it).
         virtual void apply()
         {
             auto& groups = optimizer_.param_groups();
             for (std::size_t i = 0; i < groups.size(); ++i)
-                groups[i].options.lr(lr_at(base_lrs_[i], epoch_));
+                groups[i].options.lr(lr_at(i, base_lrs_[i], epoch_));
         }
         Optim& mutable_optimizer() { return optimizer_; }
 
@@ -82,7 +84,7 @@ namespace xgrad::optim
         }
 
     protected:
-        double lr_at(double base, std::size_t epoch) const override
+        double lr_at(std::size_t, double base, std::size_t epoch) const override
         {
             return base * std::pow(gamma_, static_cast<double>(epoch / step_size_));
         }
@@ -104,7 +106,7 @@ namespace xgrad::optim
         }
 
     protected:
-        double lr_at(double base, std::size_t epoch) const override
+        double lr_at(std::size_t, double base, std::size_t epoch) const override
         {
             const auto reached = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
             return base * std::pow(gamma_, static_cast<double>(reached));
@@ -123,7 +125,7 @@ namespace xgrad::optim
         ExponentialLR(Optim& optimizer, double gamma) : LRScheduler<Optim>(optimizer), gamma_(gamma) {}
 
     protected:
-        double lr_at(double base, std::size_t epoch) const override
+        double lr_at(std::size_t, double base, std::size_t epoch) const override
         {
             return base * std::pow(gamma_, static_cast<double>(epoch));
         }
@@ -145,7 +147,7 @@ namespace xgrad::optim
         }
 
     protected:
-        double lr_at(double base, std::size_t epoch) const override
+        double lr_at(std::size_t, double base, std::size_t epoch) const override
         {
             const double pi = 3.14159265358979323846;
             return eta_min_ + (base - eta_min_) *
@@ -162,7 +164,8 @@ namespace xgrad::optim
     class LinearLR : public LRScheduler<Optim>
     {
     public:
-        LinearLR(Optim& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0, std::size_t total_iters = 5)
+        LinearLR(Optim& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0,
+                 std::size_t total_iters = 5)
             : LRScheduler<Optim>(optimizer), start_(start_factor), end_(end_factor), total_(total_iters)
         {
             if (!(start_factor > 0.0 && start_factor <= 1.0) || !(end_factor >= 0.0 && end_factor <= 1.0) ||
@@ -173,7 +176,7 @@ namespace xgrad::optim
         }
 
     protected:
-        double lr_at(double base, std::size_t epoch) const override
+        double lr_at(std::size_t, double base, std::size_t epoch) const override
         {
             const double progress = std::min(1.0, static_cast<double>(epoch) / static_cast<double>(total_));
             return base * (start_ + (end_ - start_) * progress);
@@ -189,26 +192,22 @@ namespace xgrad::optim
         // Whether optimizer options have Adam's beta1 or SGD's (and RMSprop's) momentum.
         template <class Options, class = void>
         struct has_beta1 : std::false_type
-        {
-        };
+        {};
         template <class Options>
         struct has_beta1<Options, std::void_t<decltype(std::declval<Options&>().beta1(0.0))>> : std::true_type
-        {
-        };
+        {};
         template <class Options, class = void>
         struct has_momentum : std::false_type
-        {
-        };
+        {};
         template <class Options>
         struct has_momentum<Options, std::void_t<decltype(std::declval<Options&>().momentum(0.0))>> : std::true_type
-        {
-        };
+        {};
     }
 
     enum class AnnealStrategy
     {
-        cos,      // end + (start - end) (1 + cos(pi pct)) / 2
-        linear    // start + (end - start) pct
+        cos,     // end + (start - end) (1 + cos(pi pct)) / 2
+        linear   // start + (end - start) pct
     };
 
     inline AnnealStrategy parse_anneal_strategy(const std::string& name)
@@ -223,13 +222,14 @@ namespace xgrad::optim
     // The 1cycle policy, as torch's OneCycleLR; call step() once per batch, total_steps times at most.  The lr
     // climbs from initial = max_lr / div_factor to max_lr over the first pct_start of the steps, then anneals
     // to initial / final_div_factor.  three_phase: up to max_lr, back down to initial (as long), then to the
-    // minimum.  With cycle_momentum the momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the other
-    // way, between max_momentum and base_momentum; an optimizer without one is a value_error, as torch's.
+    // minimum.  max_lr is one value for every parameter group or one per group.  With cycle_momentum the
+    // momentum (SGD's and RMSprop's momentum, Adam's beta1) moves the other way, between max_momentum and
+    // base_momentum; an optimizer without one is a value_error, as torch's.
     template <class Optim>
     class OneCycleLR : public LRScheduler<Optim>
     {
     public:
-        OneCycleLR(Optim& optimizer, double max_lr, std::size_t total_steps, double pct_start = 0.3,
+        OneCycleLR(Optim& optimizer, std::vector<double> max_lrs, std::size_t total_steps, double pct_start = 0.3,
                    const std::string& anneal_strategy = "cos", bool cycle_momentum = true, double base_momentum = 0.85,
                    double max_momentum = 0.95, double div_factor = 25.0, double final_div_factor = 1e4,
                    bool three_phase = false)
@@ -237,6 +237,12 @@ namespace xgrad::optim
               cycle_momentum_(cycle_momentum)
         {
             using Options = std::decay_t<decltype(optimizer.param_groups()[0].options)>;
+            auto& groups = optimizer.param_groups();
+            if (max_lrs.size() != groups.size())
+                throw value_error("OneCycleLR: expected " + std::to_string(groups.size()) +
+                                  " values for max_lr (one per "
+                                  "parameter group), got " +
+                                  std::to_string(max_lrs.size()));
             if (total_steps == 0)
                 throw value_error("OneCycleLR: total_steps must be positive");
             if (!(pct_start >= 0.0 && pct_start <= 1.0))
@@ -247,25 +253,45 @@ namespace xgrad::optim
             // no fused multiply-add rounds differently.)
             if (pct_start * static_cast<double>(total_steps) == 1.0)
                 throw value_error("OneCycleLR: a phase of no steps (pct_start * total_steps is 1)");
-            const double initial = max_lr / div_factor, min_lr = initial / final_div_factor;
+            for (std::size_t i = 0; i < groups.size(); ++i)
+            {
+                const double initial = max_lrs[i] / div_factor;
+                levels_.push_back({initial, max_lrs[i], initial / final_div_factor});
+                groups[i].initial_lr = initial;
+            }
             const double steps = static_cast<double>(total_steps), rise_end = pct_start * steps - 1.0;
             if (three_phase)
-                phases_ = {{rise_end, initial, max_lr, max_momentum, base_momentum},
-                           {2.0 * pct_start * steps - 2.0, max_lr, initial, base_momentum, max_momentum},
-                           {steps - 1.0, initial, min_lr, max_momentum, max_momentum}};
+                phases_ = {{rise_end, Level::initial, Level::max, max_momentum, base_momentum},
+                           {2.0 * pct_start * steps - 2.0, Level::max, Level::initial, base_momentum, max_momentum},
+                           {steps - 1.0, Level::initial, Level::min, max_momentum, max_momentum}};
             else
-                phases_ = {{rise_end, initial, max_lr, max_momentum, base_momentum},
-                           {steps - 1.0, max_lr, min_lr, base_momentum, max_momentum}};
-            for (auto& group : optimizer.param_groups())
-                group.initial_lr = initial;
+                phases_ = {{rise_end, Level::initial, Level::max, max_momentum, base_momentum},
+                           {steps - 1.0, Level::max, Level::min, base_momentum, max_momentum}};
             this->set_last_epoch(0);
         }
+        // One max_lr for every group.
+        OneCycleLR(Optim& optimizer, double max_lr, std::size_t total_steps, double pct_start = 0.3,
+                   const std::string& anneal_strategy = "cos", bool cycle_momentum = true, double base_momentum = 0.85,
+                   double max_momentum = 0.95, double div_factor = 25.0, double final_div_factor = 1e4,
+                   bool three_phase = false)
+            : OneCycleLR(optimizer, std::vector<double>(optimizer.param_groups().size(), max_lr), total_steps,
+                         pct_start, anneal_strategy, cycle_momentum, base_momentum, max_momentum, div_factor,
+                         final_div_factor, three_phase)
+        {}
 
         // The momentum of step `epoch` (max_momentum at the start).
-        double momentum_at(std::size_t epoch) const { return at(epoch).second; }
+        double momentum_at(std::size_t epoch) const
+        {
+            const auto [phase, pct] = phase_at(epoch);
+            return anneal(phase.start_momentum, phase.end_momentum, pct);
+        }
 
     protected:
-        double lr_at(double, std::size_t epoch) const override { return at(epoch).first; }
+        double lr_at(std::size_t group, double, std::size_t epoch) const override
+        {
+            const auto [phase, pct] = phase_at(epoch);
+            return anneal(levels_[group][phase.start], levels_[group][phase.end], pct);
+        }
         void apply() override
         {
             LRScheduler<Optim>::apply();
@@ -283,9 +309,18 @@ namespace xgrad::optim
         }
 
     private:
+        // A group's three lrs: initial (max / div_factor), max, and the minimum it anneals to.
+        enum Level : std::size_t
+        {
+            initial,
+            max,
+            min
+        };
         struct Phase
         {
-            double end_step, start_lr, end_lr, start_momentum, end_momentum;
+            double end_step;
+            Level start, end;
+            double start_momentum, end_momentum;
         };
 
         double anneal(double start, double end, double pct) const
@@ -295,32 +330,31 @@ namespace xgrad::optim
                                                   : (end - start) * pct + start;
         }
 
-        // (lr, momentum) at step `epoch`: the phase that holds it (the last takes every later step), as torch.
-        std::pair<double, double> at(std::size_t epoch) const
+        // The phase that holds step `epoch` (the last takes every later step) and how far into it, as torch.
+        std::pair<Phase, double> phase_at(std::size_t epoch) const
         {
             if (epoch > total_steps_)
                 throw value_error("OneCycleLR: tried to step " + std::to_string(epoch + 1) + " times; total_steps is " +
                                   std::to_string(total_steps_));
             const double step = static_cast<double>(epoch);
             double start_step = 0.0;
-            for (std::size_t i = 0; i < phases_.size(); ++i)
+            for (std::size_t i = 0;; ++i)
             {
                 const Phase& phase = phases_[i];
                 if (step <= phase.end_step || i + 1 == phases_.size())
                 {
                     if (phase.end_step == start_step)
                         throw value_error("OneCycleLR: a phase of no steps (pct_start * total_steps is 1)");
-                    const double pct = (step - start_step) / (phase.end_step - start_step);
-                    return {anneal(phase.start_lr, phase.end_lr, pct), anneal(phase.start_momentum, phase.end_momentum, pct)};
+                    return {phase, (step - start_step) / (phase.end_step - start_step)};
                 }
                 start_step = phase.end_step;
             }
-            return {phases_.back().end_lr, phases_.back().end_momentum};
         }
 
         std::size_t total_steps_;
         AnnealStrategy anneal_;
         bool cycle_momentum_;
+        std::vector<std::array<double, 3>> levels_;   // (groups, Level)
         std::vector<Phase> phases_;
     };
 
@@ -355,8 +389,8 @@ namespace xgrad::optim
         void set_last_epoch(std::size_t epoch)
         {
             epoch_ = epoch;
-            const auto index =
-                static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+            const auto index = static_cast<std::size_t>(
+                std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
             schedulers_[index]->set_last_epoch(index == 0 ? epoch : epoch - milestones_[index - 1]);
         }
         std::vector<double> get_last_lr() const
