@@ -220,6 +220,29 @@ TEST_CASE("MultiheadAttention: float masks add to the scores; weights averaged a
                     CHECK(averaged.weights.value()(n, i, j) == 0.0);
 }
 
+TEST_CASE("MultiheadAttention with batch_first false takes and returns sequences first, as torch's default")
+{
+    nn::MultiheadAttention<double> batch_first(6, 3);
+    nn::MultiheadAttention<double> sequence_first(6, 3, nn::MultiheadAttentionOptions().batch_first(false));
+    sequence_first.load_state_dict(batch_first.state_dict());   // the same keys, whatever the layout
+    const auto q = normal_leaf({3, 2, 6}, 94), k = normal_leaf({4, 2, 6}, 95);   // (L, N, E), (S, N, E)
+    const xt::xarray<bool> padding = {{false, false, false, true}, {false, true, false, false}};   // (N, S)
+    const xt::xarray<bool> pairs = {{false, true, false, false}, {false, false, false, false}, {true, false, false, true}};
+
+    const auto expected = batch_first.forward_with_weights(transpose(q, 0, 1), transpose(k, 0, 1),
+                                                           transpose(k, 0, 1), padding, pairs);
+    const auto actual = sequence_first.forward_with_weights(q, k, k, padding, pairs);
+    CHECK(actual.output.shape() == Shape{3, 2, 6});
+    CHECK(xt::allclose(actual.output.value(), xt::transpose(expected.output.value(), {1, 0, 2}), 1e-12, 1e-12));
+    CHECK(actual.weights.shape() == Shape{2, 3, 4});   // batch first, as torch returns them
+    CHECK(xt::allclose(actual.weights.value(), expected.weights.value(), 1e-12, 1e-12));
+    CHECK(sequence_first.forward(q).shape() == Shape{3, 2, 6});
+    CHECK(gradcheck([&](const Inputs& in) { return sequence_first.forward(in[0], in[1], in[1]); }, Inputs{q, k}));
+    CHECK(sequence_first.extra_repr().find("batch_first=False") != std::string::npos);
+    check_error<shape_error>([&] { sequence_first.forward(normal_leaf({2, 6}, 96)); },
+                             {"MultiheadAttention", "batch_first=False", "(L, N, 6)"});
+}
+
 TEST_CASE("MultiheadAttention: padded keys and future positions have no influence")
 {
     nn::MultiheadAttention<double> attention(6, 3);
