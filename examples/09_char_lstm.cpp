@@ -24,39 +24,6 @@
 using namespace xgrad;
 using namespace char_model;
 
-namespace
-{
-    // Embedding -> stacked LSTM over the window -> next-character logits.
-    class CharLSTM : public nn::Module<float>
-    {
-    public:
-        CharLSTM(std::size_t vocabulary, std::size_t embedding_size, std::size_t hidden, std::size_t layers)
-        {
-            embedding = register_module("embedding", nn::Embedding<float>(vocabulary, embedding_size));
-            lstm = register_module("lstm", nn::LSTM<float>(embedding_size, hidden,
-                                                           nn::RecurrentOptions().num_layers(layers).batch_first(true)));
-            head = register_module("head", nn::Linear<float>(hidden, vocabulary));
-        }
-
-        // ids: (B, T) -> logits (B, T, vocabulary)
-        Tensor<float> forward(const IndexArray& ids) { return next_char_logits(embedding->forward(ids)); }
-        // ids as whole numbers in a float tensor (B, T)
-        Tensor<float> forward(const Tensor<float>& ids) override { return next_char_logits(embedding->forward(ids)); }
-        std::string type_name() const override { return "CharLSTM"; }
-
-        std::shared_ptr<nn::Embedding<float>> embedding;
-        std::shared_ptr<nn::LSTM<float>> lstm;
-        std::shared_ptr<nn::Linear<float>> head;
-
-    private:
-        // embedded: (B, T, embedding_size) -> (B, T, vocabulary)
-        Tensor<float> next_char_logits(const Tensor<float>& embedded)
-        {
-            return head->forward(lstm->forward(embedded));   // the LSTM's output h at every step: (B, T, hidden)
-        }
-    };
-}
-
 int main(int argc, char** argv)
 {
     LanguageModelRun run;

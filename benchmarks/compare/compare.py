@@ -14,7 +14,7 @@ pool on top of it made PyTorch several times slower at 2 threads: that would be 
 
 Needs python3-torch and libopenblas0-pthread (scripts/install-deps.sh python3-torch libopenblas0-pthread).
 
-    benchmarks/compare/compare.py --build BUILD [--rounds 3] [--batches K] [--workloads mlp,cnn,transformer]
+    benchmarks/compare/compare.py --build BUILD [--rounds 3] [--batches K] [--workloads mlp,cnn,transformer,lstm,decoder]
                                   [--threads 1,2] [--configs best,as-set] [--json FILE]
 """
 import argparse
@@ -55,7 +55,7 @@ def main():
     parser.add_argument("--build", required=True, help="build directory holding benchmarks/xgrad_compare")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each framework per cell (at least 3)")
     parser.add_argument("--batches", type=int, default=0, help="batches per run (0: the full workload)")
-    parser.add_argument("--workloads", default="mlp,cnn,transformer")
+    parser.add_argument("--workloads", default="mlp,cnn,transformer,lstm,decoder")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--configs", default="best,as-set", help="PyTorch configurations: best, as-set")
     parser.add_argument("--json", help="also write every run and summary to this file")

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""The PyTorch side of the comparison (benchmarks/compare/run.sh runs both): the same three workloads as
+"""The PyTorch side of the comparison (benchmarks/compare/run.sh runs both): the same five workloads as
 xgrad_compare.cpp, timed over training only, printed as one JSON line.
 
-    /usr/bin/python3 torch_compare.py --workload mlp|cnn|transformer --threads N [--batches K]
+    /usr/bin/python3 torch_compare.py --workload mlp|cnn|transformer|lstm|decoder --threads N [--batches K]
 
 Needs Debian's python3-torch (PyTorch 1.13, CPU).  run.sh sets OPENBLAS_NUM_THREADS=1 so that PyTorch's
 own thread pool (torch.set_num_threads) is the only one.
@@ -86,7 +86,18 @@ class CharTransformer(nn.Module):
         return self.head(self.encoder(x, mask=mask))
 
 
-def transformer(steps):
+class CharLSTM(nn.Module):
+    def __init__(self, vocabulary, embedding=64, hidden=128, layers=2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, embedding)
+        self.lstm = nn.LSTM(embedding, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, vocabulary)
+
+    def forward(self, ids):
+        return self.head(self.lstm(self.embedding(ids))[0])
+
+
+def language_model_steps(make_model, make_optimizer, steps):
     words = [w for w in open("/usr/share/dict/words").read().split("\n") if w and "'" not in w]
     # As examples/char_model.hpp: dictionary order, every tenth block of 500 words held out for validation.
     blocks = [words[i:i + 500] for i in range(0, len(words), 500)]
@@ -103,8 +114,8 @@ def transformer(steps):
         targets = torch.stack([stream[s + 1:s + context + 1] for s in starts])
         return inputs, targets
 
-    model = CharTransformer(len(vocabulary))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    model = make_model(len(vocabulary))
+    optimizer = make_optimizer(model.parameters())
     generator = torch.Generator().manual_seed(2)
     samples, start = 0, time.perf_counter()
     for _ in range(steps):
@@ -126,6 +137,35 @@ def transformer(steps):
     return samples, seconds, sum(losses) / len(losses)
 
 
+def transformer(steps):
+    return language_model_steps(CharTransformer, lambda p: torch.optim.AdamW(p, lr=3e-3, weight_decay=0.01), steps)
+
+
+def lstm(steps):
+    return language_model_steps(CharLSTM, lambda p: torch.optim.Adam(p, lr=1e-2), steps)
+
+
+def decoder(steps, batch=32, length=32, d_model=64, quality_steps=20):
+    """One pre-norm decoder layer learning to output the mean of its memory, as xgrad_compare.cpp's decoder workload."""
+    layer = nn.TransformerDecoderLayer(d_model, 4, 256, dropout=0.0, batch_first=True, norm_first=True)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-3)
+    causal = nn.Transformer.generate_square_subsequent_mask(length)
+    generator = torch.Generator().manual_seed(3)
+    samples, quality, start = 0, 0.0, time.perf_counter()
+    for step in range(steps):
+        target = torch.randn(batch, length, d_model, generator=generator)
+        memory = torch.randn(batch, length, d_model, generator=generator)
+        memory_mean = memory.mean(1, keepdim=True).expand(batch, length, d_model)
+        loss = nn.functional.mse_loss(layer(target, memory, tgt_mask=causal), memory_mean)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        samples += batch
+        if step + quality_steps >= steps:
+            quality += loss.item() / min(steps, quality_steps)
+    return samples, time.perf_counter() - start, quality
+
+
 def blas_core():
     """The kernel family the OpenBLAS loaded into this process chose (e.g. "Cooperlake"), or "" when PyTorch's
     BLAS is another library (Debian's reference BLAS, when libopenblas0-pthread is not installed)."""
@@ -141,15 +181,17 @@ def blas_core():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workload", choices=["mlp", "cnn", "transformer"], default="mlp")
+    parser.add_argument("--workload", choices=["mlp", "cnn", "transformer", "lstm", "decoder"], default="mlp")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batches", type=int, default=0, help="stop after this many batches (0: one epoch; "
-                                                                 "transformer: 500 steps)")
+                                                                 "transformer, lstm: 500 steps; decoder: 300)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    if args.workload == "transformer":
-        samples, seconds, quality = transformer(args.batches or 500)
+    steps = {"transformer": 500, "lstm": 500, "decoder": 300}
+    if args.workload in steps:
+        run = {"transformer": transformer, "lstm": lstm, "decoder": decoder}[args.workload]
+        samples, seconds, quality = run(args.batches or steps[args.workload])
     else:
         samples, seconds, quality = (mlp if args.workload == "mlp" else cnn)(args.batches)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

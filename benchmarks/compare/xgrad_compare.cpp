@@ -1,7 +1,9 @@
-// The xgrad side of the PyTorch comparison (benchmarks/compare/run.sh runs both): one of three training
-// workloads, timed over training only, printed as one JSON line with samples/s, the quality figure (test
-// accuracy after one epoch, or validation loss after 500 steps) and the peak resident memory.
-//   xgrad_compare --workload mlp|cnn|transformer --threads N [--batches K] [--profile TRACE.json]
+// The xgrad side of the PyTorch comparison (benchmarks/compare/run.sh runs both): one of five training
+// workloads, timed over training only, printed as one JSON line with samples/s, the quality figure and the
+// peak resident memory. mlp, cnn: one epoch of Fashion-MNIST, then test accuracy; transformer, lstm: 500 steps
+// of the character language models of examples 07 and 09, then validation loss; decoder: 300 steps of one
+// Transformer decoder layer learning to average its memory, then the mean loss of its last 20 steps.
+//   xgrad_compare --workload mlp|cnn|transformer|lstm|decoder --threads N [--batches K] [--profile TRACE.json]
 // With --profile, the profiler's table of ops (by self time) goes to stderr and its Chrome trace to TRACE.json.
 #include <chrono>
 #include <fstream>
@@ -97,13 +99,13 @@ namespace
         return image_epoch(model, optimizer, false, max_batches, profile);
     }
 
-    Measurement transformer(std::size_t steps, std::optional<profiler::Profile>* profile)
+    // `steps` steps of a character language model on random windows of the word list, then its validation loss.
+    template <class Model, class Optim>
+    Measurement language_model_steps(Model& model, Optim& optimizer, const char_model::Corpus& corpus,
+                                     std::size_t steps, std::optional<profiler::Profile>* profile)
     {
         using namespace char_model;
         const std::size_t batch = 32, context = 32;
-        const Corpus corpus = read_words("/usr/share/dict/words");
-        CharTransformer model(corpus.vocabulary.size(), 64, 4, 2, 256, context);
-        optim::AdamW<float> optimizer(model.parameters(), optim::AdamWOptions(3e-3));
         Generator rng(2);
         Measurement m;
         if (profile)
@@ -124,6 +126,58 @@ namespace
         m.quality = validation_loss(model, corpus, batch, context);
         return m;
     }
+
+    Measurement transformer(std::size_t steps, std::optional<profiler::Profile>* profile)
+    {
+        const char_model::Corpus corpus = char_model::read_words("/usr/share/dict/words");
+        char_model::CharTransformer model(corpus.vocabulary.size(), 64, 4, 2, 256, 32);
+        optim::AdamW<float> optimizer(model.parameters(), optim::AdamWOptions(3e-3));
+        return language_model_steps(model, optimizer, corpus, steps, profile);
+    }
+
+    // Example 09's LSTM at its defaults: embedding 64, two layers of 128.
+    Measurement lstm(std::size_t steps, std::optional<profiler::Profile>* profile)
+    {
+        const char_model::Corpus corpus = char_model::read_words("/usr/share/dict/words");
+        char_model::CharLSTM model(corpus.vocabulary.size(), 64, 128, 2);
+        optim::Adam<float> optimizer(model.parameters(), optim::AdamOptions(1e-2));
+        return language_model_steps(model, optimizer, corpus, steps, profile);
+    }
+
+    // One pre-norm decoder layer (d_model 64, 4 heads, feed-forward 256, no dropout) on batches of 32 random
+    // targets and memories of 32 steps, with the causal target mask, trained to output the mean of its memory
+    // (which only the cross-attention sees): the forward and backward of a decoder layer, timed.
+    Measurement decoder(std::size_t steps, std::optional<profiler::Profile>* profile)
+    {
+        const std::size_t batch = 32, length = 32, d_model = 64, quality_steps = 20;
+        nn::TransformerDecoderLayer<float> layer(
+            nn::TransformerDecoderLayerOptions{d_model, 4, 256, /*dropout=*/0.0, nn::Activation::relu, 1e-5, true});
+        optim::Adam<float> optimizer(layer.parameters(), optim::AdamOptions(1e-3));
+        const Tensor<float> causal = nn::Transformer<float>::generate_square_subsequent_mask(length);
+        Generator rng(3);
+        Measurement m;
+        if (profile)
+            profile->emplace();
+        const auto start = Clock::now();
+        for (std::size_t step = 0; step < steps; ++step)
+        {
+            const Tensor<float> target = randn<float>({batch, length, d_model}, rng);   // (N, T, d_model)
+            const Tensor<float> memory = randn<float>({batch, length, d_model}, rng);   // (N, S, d_model), S = T
+            // The mean of the memory over its steps, at every target step: what uniform cross-attention gives.
+            const Tensor<float> memory_mean = broadcast_to(mean(memory, 1, true), {batch, length, d_model});
+            const Tensor<float> loss = mse_loss(layer.forward(target, memory, causal), memory_mean);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            m.samples += batch;
+            if (step + quality_steps >= steps)
+                m.quality += double(loss.item()) / double(std::min(steps, quality_steps));
+        }
+        m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (profile)
+            (*profile)->stop();
+        return m;
+    }
 }
 
 int main(int argc, char** argv)
@@ -132,9 +186,11 @@ int main(int argc, char** argv)
     std::size_t threads = 1, batches = 0;
     std::string trace_path;
     CLI::App app{"One xgrad training workload of the PyTorch comparison, as a JSON line"};
-    app.add_option("--workload", workload, "mlp, cnn or transformer")->check(CLI::IsMember({"mlp", "cnn", "transformer"}));
+    app.add_option("--workload", workload, "mlp, cnn, transformer, lstm or decoder")
+        ->check(CLI::IsMember({"mlp", "cnn", "transformer", "lstm", "decoder"}));
     app.add_option("--threads", threads, "Worker threads");
-    app.add_option("--batches", batches, "Stop after this many batches (0: one epoch; transformer: 500 steps)");
+    app.add_option("--batches", batches,
+                   "Stop after this many batches (0: one epoch; transformer, lstm: 500 steps; decoder: 300)");
     app.add_option("--profile", trace_path, "Profile the run: op table to stderr, Chrome trace to this file");
     CLI11_PARSE(app, argc, argv);
     set_num_threads(threads);
@@ -142,9 +198,11 @@ int main(int argc, char** argv)
 
     std::optional<profiler::Profile> profile;   // the workload starts it around its training loop, when asked
     auto* profiling = trace_path.empty() ? nullptr : &profile;
-    const Measurement m = workload == "mlp" ? mlp(batches, profiling)
-                          : workload == "cnn" ? cnn(batches, profiling)
-                                              : transformer(batches ? batches : 500, profiling);
+    const Measurement m = workload == "mlp"           ? mlp(batches, profiling)
+                          : workload == "cnn"         ? cnn(batches, profiling)
+                          : workload == "transformer" ? transformer(batches ? batches : 500, profiling)
+                          : workload == "lstm"        ? lstm(batches ? batches : 500, profiling)
+                                                      : decoder(batches ? batches : 300, profiling);
     if (profile)
     {
         std::cerr << profile->table(25);
