@@ -37,6 +37,7 @@ namespace
     struct Scores
     {
         double purity, adjusted_rand, silhouette, kmeans_seconds;
+        std::size_t iterations;   // Lloyd iterations of the kept run
     };
 
     // k-means on features (N, D); the clusters scored against the classes, the silhouette on the first
@@ -53,7 +54,7 @@ namespace
         const Tensor<float> sampled(xt::xarray<float>(xt::view(features, xt::range(0, sample))));
         const IndexArray sampled_clusters = xt::view(clusters, xt::range(0, sample));
         return {cluster::purity(clusters, classes), cluster::adjusted_rand_score(clusters, classes),
-                cluster::silhouette_score(sampled, sampled_clusters), kmeans_seconds};
+                cluster::silhouette_score(sampled, sampled_clusters), kmeans_seconds, kmeans.n_iter()};
     }
 }
 
@@ -123,7 +124,7 @@ int main(int argc, char** argv)
     std::cout << "PCA: " << components << " components keep " << kept * 100 << "% of the variance ("
               << std::setprecision(1) << pca_seconds << " s); autoencoder codes of " << latent << " numbers ("
               << autoencoder_seconds << " s, " << (encoder_path.empty() ? "trained here" : "loaded") << ")\n";
-    std::cout << "\nfeatures                   purity   adjusted Rand   silhouette   k-means time\n";
+    std::cout << "\nfeatures                   purity   adjusted Rand   silhouette   k-means time (iterations)\n";
     struct Features
     {
         std::string name;
@@ -137,7 +138,8 @@ int main(int argc, char** argv)
         const Scores scores = cluster_and_score(features.values, classes, k, n_init, silhouette_sample);
         std::cout << std::left << std::setw(26) << features.name << std::right << std::setprecision(3) << std::setw(7)
                   << scores.purity << std::setw(16) << scores.adjusted_rand << std::setw(13) << scores.silhouette
-                  << std::setw(12) << std::setprecision(2) << scores.kmeans_seconds << " s\n";
+                  << std::setw(12) << std::setprecision(2) << scores.kmeans_seconds << " s (" << scores.iterations
+                  << ")\n";
         all_match = all_match && scores.adjusted_rand > 0.15 && scores.purity > 0.35;
     }
 

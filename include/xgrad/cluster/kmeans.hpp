@@ -67,8 +67,8 @@ namespace xgrad::cluster
         };
 
         void check_fitted(const char* what) const;
-        xt::xarray<T> seed_plus_plus(const xt::xarray<T>& x, Generator& rng) const;
-        Run lloyd(const xt::xarray<T>& x, xt::xarray<T> centres, double tolerance) const;
+        xt::xarray<T> seed_plus_plus(const xt::xarray<T>& x, const std::vector<T>& x_norms, Generator& rng) const;
+        Run lloyd(const xt::xarray<T>& x, const std::vector<T>& x_norms, xt::xarray<T> centres, double tolerance) const;
 
         std::size_t n_clusters_;
         KMeansOptions<T> options_;
@@ -83,15 +83,23 @@ namespace xgrad::cluster
         // Samples per block of the distance GEMM: (block, k) distances at a time, however large N is.
         constexpr std::size_t distance_block_rows = 1024;
 
-        // For each row of x (N, D): the index of the nearest row of centres (k, D) (the first on a tie) and its
-        // squared distance, from ||x||² − 2 x·c + ||c||².
+        // ||x_i||² of each row of x (N, D).
         template <class T>
-        void nearest_centres(const xt::xarray<T>& x, const xt::xarray<T>& centres, IndexArray& nearest,
-                             std::vector<T>& nearest_distance)
+        std::vector<T> squared_norms(const xt::xarray<T>& x)
+        {
+            std::vector<T> norms(x.shape()[0]);
+            kernels::row_squared_norms(x.shape()[0], x.shape()[1], x.data(), norms.data());
+            return norms;
+        }
+
+        // For each row of x (N, D), whose squared norms are x_norms: the index of the nearest row of centres
+        // (k, D) (the first on a tie) and its squared distance, from ||x||² − 2 x·c + ||c||².
+        template <class T>
+        void nearest_centres(const xt::xarray<T>& x, const std::vector<T>& x_norms, const xt::xarray<T>& centres,
+                             IndexArray& nearest, std::vector<T>& nearest_distance)
         {
             const std::size_t n = x.shape()[0], d = x.shape()[1], k = centres.shape()[0];
-            std::vector<T> x_norms(n), centre_norms(k);
-            kernels::row_squared_norms(n, d, x.data(), x_norms.data());
+            std::vector<T> centre_norms(k);
             kernels::row_squared_norms(k, d, centres.data(), centre_norms.data());
             nearest = IndexArray::from_shape({n});
             nearest_distance.resize(n);
@@ -173,11 +181,13 @@ namespace xgrad::cluster
             detail::check_samples("KMeans::fit: init", init);
         }
         const double tolerance = options_.tol() * detail::mean_feature_variance(x);
+        const std::vector<T> x_norms = detail::squared_norms(x);
         Run best;
         const std::size_t runs = explicit_init ? 1 : options_.n_init();
         for (std::size_t run = 0; run < runs; ++run)
         {
-            Run result = lloyd(x, explicit_init ? *options_.init() : seed_plus_plus(x, rng), tolerance);
+            Run result =
+                lloyd(x, x_norms, explicit_init ? *options_.init() : seed_plus_plus(x, x_norms, rng), tolerance);
             if (run == 0 || result.inertia < best.inertia)
                 best = std::move(result);
         }
@@ -192,7 +202,7 @@ namespace xgrad::cluster
     // each next one is the best, by the resulting potential Σ_i min_j ||x_i − c_j||², of 2 + ⌊ln k⌋
     // candidates drawn with probability proportional to the squared distance to the nearest centre so far.
     template <class T>
-    xt::xarray<T> KMeans<T>::seed_plus_plus(const xt::xarray<T>& x, Generator& rng) const
+    xt::xarray<T> KMeans<T>::seed_plus_plus(const xt::xarray<T>& x, const std::vector<T>& x_norms, Generator& rng) const
     {
         const std::size_t n = x.shape()[0], d = x.shape()[1], k = n_clusters_;
         const std::size_t trials = 2 + static_cast<std::size_t>(std::log(static_cast<double>(k)));
@@ -205,8 +215,6 @@ namespace xgrad::cluster
         };
         take(0, uniform_index());
 
-        std::vector<T> x_norms(n);
-        kernels::row_squared_norms(n, d, x.data(), x_norms.data());
         std::vector<double> closest(n);   // squared distance of each sample to its nearest centre so far
         for (std::size_t i = 0; i < n; ++i)
             closest[i] = detail::exact_squared_distance(x.data() + i * d, centres.data(), d);
@@ -258,7 +266,8 @@ namespace xgrad::cluster
     // A cluster left empty takes the sample farthest from its own centre (the farthest not yet taken, for
     // several empty clusters, in order). The labels and the inertia are those of the final centres.
     template <class T>
-    typename KMeans<T>::Run KMeans<T>::lloyd(const xt::xarray<T>& x, xt::xarray<T> centres, double tolerance) const
+    typename KMeans<T>::Run KMeans<T>::lloyd(const xt::xarray<T>& x, const std::vector<T>& x_norms,
+                                             xt::xarray<T> centres, double tolerance) const
     {
         const std::size_t n = x.shape()[0], d = x.shape()[1], k = n_clusters_;
         Run run;
@@ -267,16 +276,21 @@ namespace xgrad::cluster
         std::vector<std::size_t> counts(k);
         for (run.iterations = 1; run.iterations <= options_.max_iter(); ++run.iterations)
         {
-            detail::nearest_centres(x, centres, run.labels, nearest_distance);
+            detail::nearest_centres(x, x_norms, centres, run.labels, nearest_distance);
             std::fill(sums.begin(), sums.end(), 0.0);
             std::fill(counts.begin(), counts.end(), 0);
             for (std::size_t i = 0; i < n; ++i)
-            {
-                const std::size_t label = static_cast<std::size_t>(run.labels(i));
-                ++counts[label];
-                for (std::size_t p = 0; p < d; ++p)
-                    sums[label * d + p] += x.data()[i * d + p];
-            }
+                ++counts[static_cast<std::size_t>(run.labels(i))];
+            // Each thread sums its own range of features over all samples.
+            parallel_for(0, d, 16, [&](std::size_t first_feature, std::size_t end_feature) {
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    double* sum = sums.data() + static_cast<std::size_t>(run.labels(i)) * d;
+                    const T* row = x.data() + i * d;
+                    for (std::size_t p = first_feature; p < end_feature; ++p)
+                        sum[p] += row[p];
+                }
+            });
             xt::xarray<T> moved = xt::xarray<T>::from_shape({k, d});
             std::vector<bool> taken;
             for (std::size_t j = 0; j < k; ++j)
@@ -314,7 +328,7 @@ namespace xgrad::cluster
                 break;
         }
         run.iterations = std::min(run.iterations, options_.max_iter());
-        detail::nearest_centres(x, centres, run.labels, nearest_distance);
+        detail::nearest_centres(x, x_norms, centres, run.labels, nearest_distance);
         run.inertia = detail::inertia_of(x, centres, run.labels);
         run.centres = std::move(centres);
         return run;
@@ -331,7 +345,7 @@ namespace xgrad::cluster
                               " features, the centres " + std::to_string(centres_.shape(1)));
         IndexArray labels;
         std::vector<T> distances;
-        detail::nearest_centres(x, centres_.value(), labels, distances);
+        detail::nearest_centres(x, detail::squared_norms(x), centres_.value(), labels, distances);
         return labels;
     }
 
