@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,8 +81,9 @@ namespace xgrad::cluster
 
     namespace detail
     {
-        // Samples per block of the distance GEMM: (block, k) distances at a time, however large N is.
-        constexpr std::size_t distance_block_rows = 1024;
+        // Samples per block of the distance GEMM: (block, k) distances at a time, however large N is, and a
+        // block of 784 floats a sample stays in the L2 cache from its distances to its sums.
+        constexpr std::size_t distance_block_rows = 256;
 
         // ||x_i||² of each row of x (N, D).
         template <class T>
@@ -92,11 +94,30 @@ namespace xgrad::cluster
             return norms;
         }
 
+        // The samples of each cluster, summed (k, D) in double, and counted (k).
+        struct ClusterSums
+        {
+            std::vector<double> sums;
+            std::vector<std::size_t> counts;
+
+            ClusterSums(std::size_t k, std::size_t d) : sums(k * d), counts(k) {}
+            void add(const ClusterSums& other)
+            {
+                for (std::size_t i = 0; i < sums.size(); ++i)
+                    sums[i] += other.sums[i];
+                for (std::size_t j = 0; j < counts.size(); ++j)
+                    counts[j] += other.counts[j];
+            }
+        };
+
         // For each row of x (N, D), whose squared norms are x_norms: the index of the nearest row of centres
-        // (k, D) (the first on a tie) and its squared distance, from ||x||² − 2 x·c + ||c||².
+        // (k, D) (the first on a tie) and its squared distance, from ||x||² − 2 x·c + ||c||². With `sums`, also
+        // the sums and counts of the samples of each nearest centre, in the same pass over x (which is what an
+        // iteration's time is spent reading): each chunk of blocks sums into its own ClusterSums, added in
+        // chunk order afterwards, so that the result does not depend on which thread finished first.
         template <class T>
         void nearest_centres(const xt::xarray<T>& x, const std::vector<T>& x_norms, const xt::xarray<T>& centres,
-                             IndexArray& nearest, std::vector<T>& nearest_distance)
+                             IndexArray& nearest, std::vector<T>& nearest_distance, ClusterSums* sums = nullptr)
         {
             const std::size_t n = x.shape()[0], d = x.shape()[1], k = centres.shape()[0];
             std::vector<T> centre_norms(k);
@@ -104,8 +125,11 @@ namespace xgrad::cluster
             nearest = IndexArray::from_shape({n});
             nearest_distance.resize(n);
             const std::size_t blocks = (n + distance_block_rows - 1) / distance_block_rows;
+            std::vector<std::unique_ptr<ClusterSums>> chunk_sums(blocks);   // at each chunk's first block
             parallel_for(0, blocks, 1, [&](std::size_t first_block, std::size_t end_block) {
                 std::vector<T> distances(distance_block_rows * k);   // (block, k)
+                if (sums != nullptr)
+                    chunk_sums[first_block] = std::make_unique<ClusterSums>(k, d);
                 for (std::size_t block = first_block; block < end_block; ++block)
                 {
                     const std::size_t begin = block * distance_block_rows;
@@ -118,9 +142,21 @@ namespace xgrad::cluster
                         const std::size_t best = std::min_element(row, row + k) - row;
                         nearest(begin + r) = static_cast<std::int64_t>(best);
                         nearest_distance[begin + r] = row[best];
+                        if (sums == nullptr)
+                            continue;
+                        ClusterSums& chunk = *chunk_sums[first_block];
+                        ++chunk.counts[best];
+                        double* sum = chunk.sums.data() + best * d;
+                        const T* sample = x.data() + (begin + r) * d;
+                        for (std::size_t p = 0; p < d; ++p)
+                            sum[p] += sample[p];
                     }
                 }
             });
+            if (sums != nullptr)
+                for (const auto& chunk : chunk_sums)
+                    if (chunk)
+                        sums->add(*chunk);
         }
 
         // ||x_i − c_j||² by the definition, in double: the inertia and the choice of far samples, where the
@@ -272,25 +308,12 @@ namespace xgrad::cluster
         const std::size_t n = x.shape()[0], d = x.shape()[1], k = n_clusters_;
         Run run;
         std::vector<T> nearest_distance;
-        std::vector<double> sums(k * d);   // (k, D)
-        std::vector<std::size_t> counts(k);
         for (run.iterations = 1; run.iterations <= options_.max_iter(); ++run.iterations)
         {
-            detail::nearest_centres(x, x_norms, centres, run.labels, nearest_distance);
-            std::fill(sums.begin(), sums.end(), 0.0);
-            std::fill(counts.begin(), counts.end(), 0);
-            for (std::size_t i = 0; i < n; ++i)
-                ++counts[static_cast<std::size_t>(run.labels(i))];
-            // Each thread sums its own range of features over all samples.
-            parallel_for(0, d, 16, [&](std::size_t first_feature, std::size_t end_feature) {
-                for (std::size_t i = 0; i < n; ++i)
-                {
-                    double* sum = sums.data() + static_cast<std::size_t>(run.labels(i)) * d;
-                    const T* row = x.data() + i * d;
-                    for (std::size_t p = first_feature; p < end_feature; ++p)
-                        sum[p] += row[p];
-                }
-            });
+            detail::ClusterSums clusters(k, d);
+            detail::nearest_centres(x, x_norms, centres, run.labels, nearest_distance, &clusters);
+            const std::vector<double>& sums = clusters.sums;            // (k, D)
+            const std::vector<std::size_t>& counts = clusters.counts;   // (k)
             xt::xarray<T> moved = xt::xarray<T>::from_shape({k, d});
             std::vector<bool> taken;
             for (std::size_t j = 0; j < k; ++j)
