@@ -175,14 +175,12 @@ int main(int argc, char** argv)
     Generator rng(16);
     const Samples few = noisy_sine(samples_for_degrees, noise, rng);
     const auto degree_folds = data::kfold(samples_for_degrees, folds, /*shuffle=*/true, /*seed=*/16);
-    viz::LineChart validation_curve{"Validation curve (" + std::to_string(samples_for_degrees) + " samples, " +
-                                        std::to_string(folds) + "-fold)",
-                                    "polynomial degree (capacity)",
-                                    "mean squared error",
-                                    {},
-                                    {},
-                                    false,
-                                    {}};
+    viz::LineChart validation_curve;
+    validation_curve.title =
+        "Validation curve (" + std::to_string(samples_for_degrees) + " samples, " + std::to_string(folds) + "-fold)";
+    validation_curve.x_label = "polynomial degree (capacity)";
+    validation_curve.y_label = "mean squared error (log scale)";
+    validation_curve.log_y = true;
     Curve by_degree;
     std::cout << "degree   training MSE (± over folds)   validation MSE (± over folds)\n" << std::fixed;
     for (std::size_t degree = 1; degree <= max_degree; ++degree)
@@ -220,18 +218,19 @@ int main(int argc, char** argv)
         for (double size : sizes)
         {
             by_size.add(many, size_folds, degree, static_cast<std::size_t>(size), steps, lr);
-            std::cout << "  n=" << static_cast<std::size_t>(size) << " train " << std::setprecision(3) << by_size.train.values.back()
-                      << " / validation " << by_size.validation.values.back();
+            std::cout << "  n=" << static_cast<std::size_t>(size) << " train " << std::setprecision(3)
+                      << by_size.train.values.back() << " / validation " << by_size.validation.values.back();
         }
         std::cout << '\n';
-        learning_curves.push_back({"Learning curve, degree " + std::to_string(degree) +
-                                       (degree < best_degree ? " (high bias)" : " (high variance)"),
-                                   "training samples",
-                                   "mean squared error",
-                                   {by_size.train, by_size.validation},
-                                   sizes,
-                                   true,
-                                   {}});
+        viz::LineChart chart;
+        chart.title = "Learning curve, degree " + std::to_string(degree) +
+                      (degree < best_degree ? " (high bias)" : " (high variance)");
+        chart.x_label = "training samples (log scale)";
+        chart.y_label = "mean squared error (log scale)";
+        chart.series = {by_size.train, by_size.validation};
+        chart.x = sizes;
+        chart.log_x = chart.log_y = true;
+        learning_curves.push_back(chart);
     }
 
     const std::filesystem::path out(out_dir);

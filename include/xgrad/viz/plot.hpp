@@ -37,6 +37,7 @@ namespace xgrad::viz
         std::vector<Series> series;
         std::vector<double> x;   // optional: the x of each point, increasing (else 1, 2, ...)
         bool log_x = false;      // x on a logarithmic scale (x > 0)
+        bool log_y = false;      // y on a logarithmic scale (values > 0; bands reach down to a tenth at most)
         std::vector<Marker> markers;
     };
 
@@ -109,7 +110,7 @@ namespace xgrad::viz
         {
             double plot_left, plot_top, plot_width, plot_height;
             Range x_range, y_range;
-            bool log_x;
+            bool log_x, log_y;
 
             double x_at(double x) const
             {
@@ -117,7 +118,9 @@ namespace xgrad::viz
                 return plot_left +
                        plot_width * (scale(x) - scale(x_range.low)) / (scale(x_range.high) - scale(x_range.low));
             }
-            double y_at(double y) const
+            // y_range is in log10 units when log_y.
+            double y_at(double y) const { return y_at_scaled(log_y ? std::log10(y) : y); }
+            double y_at_scaled(double y) const
             {
                 return plot_top + plot_height * (y_range.high - y) / (y_range.high - y_range.low);
             }
@@ -132,10 +135,11 @@ namespace xgrad::viz
                     << plot_height << "' fill='none' stroke='#888'/>\n";
                 for (int tick = 0; tick <= 4; ++tick)
                 {
-                    const double v = y_range.low + (y_range.high - y_range.low) * tick / 4.0, y = y_at(v);
+                    const double v = y_range.low + (y_range.high - y_range.low) * tick / 4.0, y = y_at_scaled(v);
                     svg << "<line x1='" << plot_left << "' x2='" << plot_left + plot_width << "' y1='" << y << "' y2='"
                         << y << "' stroke='#eee'/>\n<text x='" << plot_left - 6 << "' y='" << y + 4
-                        << "' text-anchor='end' font-size='11'>" << number(v) << "</text>\n";
+                        << "' text-anchor='end' font-size='11'>" << number(log_y ? std::pow(10.0, v) : v)
+                        << "</text>\n";
                 }
                 for (double x : x_ticks)
                     svg << "<text x='" << x_at(x) << "' y='" << plot_top + plot_height + 16
@@ -160,9 +164,16 @@ namespace xgrad::viz
             }
         };
 
-        inline Frame frame_at(double left, double top, double width, double height, Range x, Range y, bool log_x)
+        inline Frame frame_at(double left, double top, double width, double height, Range x, Range y, bool log_x,
+                              bool log_y)
         {
-            return {left + 60, top + 30, width - 80, height - 80, x, y, log_x};
+            return {left + 60, top + 30, width - 80, height - 80, x, y, log_x, log_y};
+        }
+
+        // The lower edge of a band: value − spread, but on a logarithmic y no lower than a tenth of the value.
+        inline double band_low(const LineChart& chart, double value, double spread)
+        {
+            return chart.log_y ? std::max(value - spread, value / 10) : value - spread;
         }
 
         inline std::string chart_svg(const LineChart& chart, double left, double top, double width, double height)
@@ -174,8 +185,11 @@ namespace xgrad::viz
                     if (std::isfinite(s.values[i]))
                     {
                         const double spread = i < s.spread.size() && std::isfinite(s.spread[i]) ? s.spread[i] : 0.0;
-                        values.add(s.values[i] - spread);
-                        values.add(s.values[i] + spread);
+                        if (chart.log_y && !(s.values[i] > 0))
+                            throw value_error("LineChart '" + chart.title + "': a logarithmic y needs positive values");
+                        const auto scaled = [&](double v) { return chart.log_y ? std::log10(v) : v; };
+                        values.add(scaled(band_low(chart, s.values[i], spread)));
+                        values.add(scaled(s.values[i] + spread));
                         points = std::max(points, s.values.size());
                     }
             if (points == 0)
@@ -194,7 +208,7 @@ namespace xgrad::viz
             Range x_range;   // one point sits in the middle
             x_range.low = points > 1 ? xs.front() : chart.log_x ? xs.front() / 2 : xs.front() - 1;
             x_range.high = points > 1 ? xs[points - 1] : chart.log_x ? xs.front() * 2 : xs.front() + 1;
-            const Frame frame = frame_at(left, top, width, height, x_range, values.padded(), chart.log_x);
+            const Frame frame = frame_at(left, top, width, height, x_range, values.padded(), chart.log_x, chart.log_y);
 
             std::ostringstream svg;
             frame.draw(svg, chart.title, chart.x_label, chart.y_label,
@@ -208,7 +222,8 @@ namespace xgrad::viz
                     for (std::size_t i = 0; i < series.values.size() && i < series.spread.size(); ++i)
                         svg << frame.x_at(xs[i]) << ',' << frame.y_at(series.values[i] + series.spread[i]) << ' ';
                     for (std::size_t i = std::min(series.values.size(), series.spread.size()); i-- > 0;)
-                        svg << frame.x_at(xs[i]) << ',' << frame.y_at(series.values[i] - series.spread[i]) << ' ';
+                        svg << frame.x_at(xs[i]) << ','
+                            << frame.y_at(band_low(chart, series.values[i], series.spread[i])) << ' ';
                     svg << "'/>\n";
                 }
                 svg << "<polyline fill='none' stroke='" << colour(s) << "' stroke-width='2' points='";
@@ -277,7 +292,7 @@ namespace xgrad::viz
             throw value_error("ScatterChart '" + chart.title + "': no finite points to plot");
         // Room on the right for the legend.
         const detail::Frame frame =
-            detail::frame_at(0, 0, width - 120, height, x_range.padded(), y_range.padded(), false);
+            detail::frame_at(0, 0, width - 120, height, x_range.padded(), y_range.padded(), false, false);
         std::vector<double> x_ticks;
         for (int tick = 0; tick <= 4; ++tick)
             x_ticks.push_back(frame.x_range.low + (frame.x_range.high - frame.x_range.low) * tick / 4.0);
