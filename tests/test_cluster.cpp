@@ -1,7 +1,8 @@
 // Learning without labels against the NumPy references of scripts/make_cluster_fixtures.py (each checked there
 // against scikit-learn): k-means' Lloyd iterations from given centres (labels, iterations, centres, inertia),
 // k-means++ restarts reaching scikit-learn's best inertia, the silhouette score, adjusted Rand index and
-// purity, and PCA; the distance kernel against its reference loop; and the typed errors of bad input.
+// purity, and PCA; the distance kernel against its reference loop; the typed errors of bad input; and the SVG
+// charts examples 14-16 draw with them.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -252,3 +253,41 @@ TEST_CASE("PCA refuses bad input with typed errors")
     check_error<value_error>([&] { pca.fit(Tensor<double>(with_inf)); }, {"PCA::fit", "finite"});
 }
 #endif
+
+TEST_CASE("the charts of examples 14-16: a scatter by group, an image grid, line charts on log scales")
+{
+    const viz::ScatterChart scatter{"codes", "x", "y", {0., 1., 2.}, {1., 0., 1.}, {0, 1, 1}, {"a", "b"}};
+    const std::string scatter_svg = viz::to_svg(scatter);
+    std::size_t circles = 0;
+    for (std::size_t at = scatter_svg.find("<circle"); at != std::string::npos;
+         at = scatter_svg.find("<circle", at + 1))
+        ++circles;
+    CHECK(circles == 3 + 2);   // the points and the legend's two groups
+    check_error<value_error>(
+        [&] {
+            viz::to_svg(viz::ScatterChart{"bad", "x", "y", {0., 1.}, {1.}, {0, 0}, {}});
+        },
+        {"ScatterChart 'bad'", "2 x, 1 y"});
+
+    viz::ImageGrid grid{"pictures", 2, 2, 2, {{0., 1., 0.5, 0.}, {1., 1., 1., 1.}}, {"row"}};
+    const std::string grid_svg = viz::to_svg(grid);
+    CHECK(grid_svg.find("fill='rgb(255,255,255)'") != std::string::npos);
+    CHECK(grid_svg.find("fill='rgb(128,128,128)'") != std::string::npos);   // 0.5 is mid grey
+    grid.images.push_back({0.});
+    check_error<value_error>([&] { viz::to_svg(grid); }, {"ImageGrid 'pictures'", "1 values", "2 × 2"});
+
+    viz::LineChart curve;
+    curve.title = "errors";
+    curve.series = {{"validation", {0.5, 0.1, 0.4}, {0.1, 0.05, 0.3}}};
+    curve.x = {1., 2., 4.};
+    curve.log_x = curve.log_y = true;
+    curve.markers = {{2., "best"}};
+    const std::string curve_svg = viz::to_svg({curve});
+    CHECK(curve_svg.find("<polygon") != std::string::npos);   // the spread band
+    CHECK(curve_svg.find(">best</text>") != std::string::npos);
+    curve.x = {1., 1., 4.};
+    check_error<value_error>([&] { viz::to_svg({curve}); }, {"LineChart 'errors'", "increasing"});
+    curve.x = {1., 2., 4.};
+    curve.series[0].values[1] = 0.;
+    check_error<value_error>([&] { viz::to_svg({curve}); }, {"LineChart 'errors'", "positive"});
+}
