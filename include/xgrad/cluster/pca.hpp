@@ -21,7 +21,8 @@ namespace xgrad::cluster
     //     cluster::PCA<float> pca(50);
     //     Tensor<float> features = pca.fit(images).transform(images);   // (N, 784) -> (N, 50)
     // Each component's sign is fixed so that its entry of largest magnitude is positive (the eigensolver's
-    // signs are arbitrary), so results do not depend on the LAPACK build.
+    // signs are arbitrary), so results do not depend on the LAPACK build: scikit-learn's svd_flip with
+    // u_based_decision=False.
     template <class T = float>
     class PCA
     {
