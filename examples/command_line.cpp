@@ -47,3 +47,4 @@ template void CommandLine::add_option(const std::string&, std::size_t&, const st
 template void CommandLine::add_option(const std::string&, float&, const std::string&);
 template void CommandLine::add_option(const std::string&, double&, const std::string&);
 template void CommandLine::add_option(const std::string&, std::int64_t&, const std::string&, std::int64_t, std::int64_t);
+template void CommandLine::add_option(const std::string&, std::size_t&, const std::string&, std::size_t, std::size_t);

@@ -1,7 +1,7 @@
 // The whole public API of xgrad: `#include <xgrad/xgrad.hpp>`.  Narrower umbrellas exist for those who
 // want less: <xgrad/nn.hpp> (layers; no zlib or JSON), <xgrad/optim.hpp>, <xgrad/data.hpp> (zlib),
 // <xgrad/io.hpp> (nlohmann/json), <xgrad/metrics.hpp>, <xgrad/text.hpp> (nlohmann/json), <xgrad/train.hpp>,
-// <xgrad/viz.hpp>.
+// <xgrad/viz.hpp>, <xgrad/cluster.hpp>.  PCA (<xgrad/cluster/pca.hpp>) is left out: it needs LAPACK.
 #pragma once
 
 #include "config.hpp"
@@ -30,6 +30,7 @@
 #include "ops/reduce.hpp"
 #include "ops/shape.hpp"
 
+#include "cluster.hpp"
 #include "data.hpp"
 #include "io.hpp"
 #include "metrics.hpp"
