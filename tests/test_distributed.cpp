@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
@@ -72,6 +73,25 @@ namespace
         return std::make_shared<nn::Sequential<T>>(nn::Conv2d<T>(1, 4, 3, nn::Conv2dOptions().padding(1)),
                                                    nn::ReLU<T>(), nn::MaxPool2d<T>(2), nn::Flatten<T>(),
                                                    nn::Linear<T>(4 * 4 * 4, 3));
+    }
+
+    // (N, 1, 8, 8) -> (N, 3), with batch normalisation: SyncBatchNorm over the processes, or BatchNorm2d alone.
+    template <class T, class Norm>
+    std::shared_ptr<nn::Module<T>> cnn_with(Norm norm)
+    {
+        return std::make_shared<nn::Sequential<T>>(nn::Conv2d<T>(1, 4, 3, nn::Conv2dOptions().padding(1)),
+                                                   std::move(norm), nn::ReLU<T>(), nn::MaxPool2d<T>(2),
+                                                   nn::Flatten<T>(), nn::Linear<T>(4 * 4 * 4, 3));
+    }
+    template <class T>
+    std::shared_ptr<nn::Module<T>> cnn_sync_batch_norm()
+    {
+        return cnn_with<T>(distributed::SyncBatchNorm<T>(4, group()));
+    }
+    template <class T>
+    std::shared_ptr<nn::Module<T>> cnn_batch_norm()
+    {
+        return cnn_with<T>(nn::BatchNorm2d<T>(4));
     }
 
     struct Run
@@ -146,14 +166,16 @@ namespace
         return largest;
     }
 
-    // Data-parallel training on 2 × 32 ends where one process on 64 does, and moved away from the start.
+    // Data-parallel training on 2 × 32 ends where one process on 64 does, and moved away from the start.  The
+    // process alone trains `make_reference` when given (BatchNorm2d for SyncBatchNorm), else the same model.
     template <class T>
     void check_matches_one_process(const ModelFactory<T>& make_model, const GlobalBatch<T>& batch, const Run& run,
-                                   double tolerance)
+                                   double tolerance, const ModelFactory<T>& make_reference = nullptr)
     {
         const auto parallel_and_initial = train_data_parallel(make_model, batch, run);
         const nn::StateDict<T>& parallel = parallel_and_initial.first;
-        const nn::StateDict<T> alone = train_alone(make_model, batch, parallel_and_initial.second, run.steps);
+        const nn::StateDict<T> alone =
+            train_alone(make_reference ? make_reference : make_model, batch, parallel_and_initial.second, run.steps);
         CHECK(largest_difference(parallel, alone) <= tolerance);
         CHECK(largest_difference(parallel, parallel_and_initial.second) > 1e-3);
     }
@@ -219,6 +241,20 @@ TEST_CASE("DistributedDataParallel: 2 processes x 32 end where 1 process x 64 do
     manual_seed(21 + static_cast<std::uint64_t>(group().rank()));
     check_matches_one_process<float>(cnn<float>, global_batch<float>({1, 8, 8}, 3, 3), Run(), 1e-6);
     check_matches_one_process<double>(cnn<double>, global_batch<double>({1, 8, 8}, 3, 4), Run(), 1e-12);
+}
+
+TEST_CASE("SyncBatchNorm: 2 processes x 32 end where BatchNorm2d in 1 process x 64 does (CNN)")
+{
+    manual_seed(51);   // parameters, running statistics and the batch counter all compared
+    check_matches_one_process<float>(cnn_sync_batch_norm<float>, global_batch<float>({1, 8, 8}, 3, 8), Run(), 1e-6,
+                                     cnn_batch_norm<float>);
+    check_matches_one_process<double>(cnn_sync_batch_norm<double>, global_batch<double>({1, 8, 8}, 3, 9), Run(), 1e-12,
+                                      cnn_batch_norm<double>);
+    distributed::SyncBatchNorm<double> norm(3, group());
+    CHECK(norm.named_buffers().size() == 3);
+    CHECK_THROWS_AS(norm(zeros<double>({2, 4, 5})), shape_error);
+    norm.eval();   // evaluation: the running statistics, no communication
+    CHECK(norm(ones<double>({1, 3})).value() == xt::xarray<double>{{1.0, 1.0, 1.0}} / std::sqrt(1.0 + 1e-5));
 }
 
 TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation do not change the result")
@@ -343,4 +379,45 @@ TEST_CASE("a rank that throws mid-epoch ends the whole job with its message" * d
         }
     });
     FAIL("the job should have ended");
+}
+
+namespace
+{
+    // Stops the run after its first epoch, on the process it runs on.
+    struct StopAfterFirstEpoch : train::Callback
+    {
+        void on_epoch_end(train::RunState& state, train::Logs&) override { state.stop_training = true; }
+    };
+}
+
+TEST_CASE("fit under DistributedDataParallel: callbacks on the main process, figures of all, one stop decision")
+{
+    manual_seed(41);
+    const auto batch = global_batch<float>({6}, 4, 7);
+    const data::TensorDataset<float> dataset(batch.inputs, batch.labels);
+    data::DataLoaderOptions loader_options;
+    loader_options.batch_size = 8;
+    loader_options.sampler = distributed::distributed_sampler(group(), {true, 3, false});
+    data::DataLoader<float> loader(dataset, loader_options);
+    DistributedDataParallel<float> model(mlp<float>(), group());
+    optim::SGD<float> optimizer(model.parameters(), optim::SGDOptions(0.1));
+    std::ostringstream progress;
+    train::FitOptions<float, IndexArray> options;
+    options.epochs = 3;
+    options.validation = &loader;
+    options.callbacks = {std::make_shared<train::ProgressBar>(progress, false),
+                         std::make_shared<StopAfterFirstEpoch>()};
+    options.processes = distributed::fit_processes(group());
+    const auto loss = [](const Tensor<float>& logits, const IndexArray& labels) {
+        return cross_entropy(logits, labels);
+    };
+    const auto history = train::fit(model, loss, optimizer, loader, options);
+
+    CHECK(history.size() == 1);   // the main process decided, every process stopped
+    CHECK(progress.str().empty() == !group().is_main_process());
+    // The figures are the whole data set's: the same on every process.
+    std::vector<double> figures{history[0].at("loss"), history[0].at("accuracy"), history[0].at("val_loss")};
+    const std::vector<double> everywhere = group().all_gather(figures.data(), figures.size());
+    for (std::size_t k = 0; k < everywhere.size(); ++k)
+        CHECK(everywhere[k] == figures[k % figures.size()]);
 }

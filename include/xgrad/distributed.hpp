@@ -6,4 +6,5 @@
 #include "data/sampler.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/process_group.hpp"
+#include "distributed/sync_batch_norm.hpp"
 #include "distributed/training.hpp"

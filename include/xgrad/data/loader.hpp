@@ -23,7 +23,7 @@ namespace xgrad::data
         std::uint64_t seed = 0;
         // When given, the sampler chooses each epoch's examples and their order (shuffle must then be off):
         // a DistributedSampler gives each process its share.
-        std::shared_ptr<const Sampler> sampler;
+        std::shared_ptr<const Sampler> sampler = nullptr;
     };
 
     template <class T, class Target = IndexArray>
