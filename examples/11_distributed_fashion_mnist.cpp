@@ -45,12 +45,13 @@ namespace
     int run(int argc, char** argv)
     {
         std::string directory = "/usr/share/datasets/fashion-mnist", out_dir = ".";
-        std::size_t epochs = 5, batch_size = 64, threads = 1;
+        std::size_t epochs = 10, batch_size = 64, threads = 1;
         double lr = 2e-3;
         bool smoke = false;
         CommandLine cli{"Train example 06's CNN on Fashion-MNIST in every process of an MPI job "
                         "(mpirun -np 2 11_distributed_fashion_mnist)"};
-        cli.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
+        cli.add_option("--data", directory,
+                       "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
         cli.add_option("--out", out_dir, "Where rank 0 writes the weights");
         cli.add_option("--epochs", epochs, "Passes over the training set");
         cli.add_option("--batch-size", batch_size, "Images per step, over all processes together");
@@ -85,8 +86,8 @@ namespace
         test_options.sampler = distributed::distributed_sampler(group, {false, 0, false});
         data::DataLoader<float> test_loader(test_set, test_options);
         if (group.is_main_process())
-            std::cout << "Training on " << train_set.size() << " images in " << processes << " processes of "
-                      << threads << " thread(s), " << train_options.batch_size << " images per process and step\n";
+            std::cout << "Training on " << train_set.size() << " images in " << processes << " processes of " << threads
+                      << " thread(s), " << train_options.batch_size << " images per process and step\n";
 
         manual_seed(42);
         distributed::DistributedDataParallel<float> model(make_model(), group);
@@ -98,7 +99,9 @@ namespace
         options.callbacks = {std::make_shared<train::ProgressBar>(),
                              std::make_shared<train::LRSchedulerCallback<decltype(schedule)>>(schedule)};
         options.processes = distributed::fit_processes(group);
-        const auto loss = [](const Tensor<float>& logits, const IndexArray& labels) { return cross_entropy(logits, labels); };
+        const auto loss = [](const Tensor<float>& logits, const IndexArray& labels) {
+            return cross_entropy(logits, labels);
+        };
         const auto start = std::chrono::steady_clock::now();
         const auto history = train::fit(model, loss, optimizer, train_loader, options);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
