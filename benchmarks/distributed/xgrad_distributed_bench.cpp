@@ -2,8 +2,8 @@
 //   throughput [steps [bucket bytes]]   example 06's CNN on a global batch of 64 random images: samples/s over all processes, and how
 //                much of the gradient all-reduce backward hides (a step with averaging, a step under no_sync()
 //                that communicates nothing, and the blocking all-reduce of the same gradients alone)
-//   latency      all-reduce times from 4 B to 16 MB, and the latency α and inverse bandwidth β of the model
-//                t = 2 (p - 1) α + 2 (p - 1) / p · n β fitted to them (ring all-reduce; docs/distributed.md)
+//   latency      all-reduce times from 4 B to 16 MB (medians), and the latency α and inverse bandwidth β of the
+//                ring all-reduce model t = 2 (p - 1) α + 2 (p - 1) / p · n β taken from them (docs/distributed.md)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -111,20 +111,28 @@ namespace
             if (group.is_main_process())
                 std::printf("  %10.0f B  %9.1f us\n", bytes.back(), 1e6 * times.back());
         }
-        // Least squares t = a + b n over the sizes; the ring model gives a = 2 (p - 1) α and b = 2 (p - 1) / p · β.
-        const double count = static_cast<double>(bytes.size());
-        double mean_n = 0, mean_t = 0;
+        // The ring model: t = 2 (p - 1) α + 2 (p - 1) / p · n β.  α from the smallest message; β the median over
+        // the messages of 64 KB and more (a median, since a loaded machine stretches a few sizes).
+        const double p = group.world_size(), rounds = 2 * (p - 1);
+        const double alpha = times.front() / rounds;
+        std::vector<double> betas;
         for (std::size_t k = 0; k < bytes.size(); ++k)
-            mean_n += bytes[k] / count, mean_t += times[k] / count;
-        double covariance = 0, variance = 0;
-        for (std::size_t k = 0; k < bytes.size(); ++k)
-            covariance += (bytes[k] - mean_n) * (times[k] - mean_t),
-                variance += (bytes[k] - mean_n) * (bytes[k] - mean_n);
-        const double b = covariance / variance, a = std::max(times.front(), mean_t - b * mean_n);
-        const double p = group.world_size();
+            if (bytes[k] >= 65536)
+                betas.push_back((times[k] - rounds * alpha) / (rounds / p * bytes[k]));
+        std::nth_element(betas.begin(), betas.begin() + betas.size() / 2, betas.end());
+        const double beta = betas[betas.size() / 2];
         if (group.is_main_process() && p > 1)
-            std::printf("  alpha %.2f us, beta %.3f ns/B (%.1f GB/s) on %d processes\n", 1e6 * a / (2 * (p - 1)),
-                        1e9 * b * p / (2 * (p - 1)), 2 * (p - 1) / p / b / 1e9, group.world_size());
+        {
+            std::printf("  alpha %.2f us, beta %.3f ns/B (%.1f GB/s) on %d processes\n", 1e6 * alpha, 1e9 * beta,
+                        1 / beta / 1e9, group.world_size());
+            // The model with these α and β for more processes, for the gradients of examples 05 and 06.
+            const std::pair<const char*, double> models[] = {{"05 MLP, 235,146 floats", 4.0 * 235146},
+                                                             {"06 CNN, 421,642 floats", 4.0 * 421642}};
+            for (const auto& [name, gradient_bytes] : models)
+                for (const double ranks : {8.0, 64.0, 512.0})
+                    std::printf("  projected: %s on %3.0f processes: %.3f ms\n", name, ranks,
+                                1e3 * (2 * (ranks - 1) * alpha + 2 * (ranks - 1) / ranks * gradient_bytes * beta));
+        }
     }
 }
 
