@@ -307,6 +307,8 @@ TEST_CASE("DistributedDataParallel: parameters without a gradient are averaged a
         // Averaged: d sum(W x + b)/dW = x, whose last entry is the rank, so its mean is the mean rank.
         const auto& weight_grad = model.named_parameters().front().second.grad();
         CHECK(weight_grad(0, 2) == doctest::Approx((group().world_size() - 1) / 2.0));
+        model(x);
+        CHECK_NOTHROW(model(x));   // a forward without a backward is no error
     }
     DistributedDataParallel<double> model(std::make_shared<HalfUsed>(), group());
     sum(model(x)).backward();

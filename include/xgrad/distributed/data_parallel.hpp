@@ -186,6 +186,7 @@ namespace xgrad::distributed
                 parameter.ready = false;
             next_bucket_ = 0;
             pass_pending_ = true;
+            gradient_arrived_ = false;
             if (options_.find_unused_parameters())
             {
                 const std::unordered_set<const void*> used = reachable_leaves(output);
@@ -224,6 +225,7 @@ namespace xgrad::distributed
             if (parameters_[i].ready)
                 throw autograd_error("DistributedDataParallel: parameter '" + parameters_[i].name +
                                      "' received a gradient twice in one pass (each backward needs its own forward)");
+            gradient_arrived_ = true;
             mark_ready(i, gradient);
             if (next_bucket_ < buckets_.size())
             {
@@ -295,24 +297,24 @@ namespace xgrad::distributed
         }
 
         // A pass whose forward ran but whose backward reached only some parameters cannot be averaged: the
-        // other processes wait for the missing gradients.  Name them.
+        // other processes wait for the missing gradients.  Name them.  (A forward without a backward, as in
+        // evaluation with grad mode on, is no error.)
         void check_previous_pass_finished()
         {
             if (!pass_pending_)
                 return;
             pass_pending_ = false;
+            for (auto& bucket : buckets_)   // what started (unused parameters' buckets) ends before reuse
+                bucket.request.wait();
+            if (!gradient_arrived_)
+                return;
             std::string missing;
-            bool any_ready = false;
             for (const auto& parameter : parameters_)
-            {
-                any_ready = any_ready || parameter.ready;
                 if (!parameter.ready && parameter.tensor.requires_grad())
                     missing += (missing.empty() ? "'" : ", '") + parameter.name + "'";
-            }
-            if (any_ready)   // a forward without a backward (evaluation with grad mode on) is no error
-                throw autograd_error("DistributedDataParallel: the last backward gave no gradient to " + missing +
-                                     ", so the gradients could not be averaged; if the forward does not use every "
-                                     "parameter, pass DataParallelOptions().find_unused_parameters(true)");
+            throw autograd_error("DistributedDataParallel: the last backward gave no gradient to " + missing +
+                                 ", so the gradients could not be averaged; if the forward does not use every "
+                                 "parameter, pass DataParallelOptions().find_unused_parameters(true)");
         }
 
         std::shared_ptr<nn::Module<T>> module_;
@@ -321,8 +323,9 @@ namespace xgrad::distributed
         std::vector<Parameter> parameters_;
         std::vector<Bucket> buckets_;
         std::vector<HookHandle> hooks_;
-        std::size_t next_bucket_ = 0;   // the first bucket not started in this pass
-        bool pass_pending_ = false;     // a forward's gradients are still to be averaged
-        bool sync_enabled_ = true;      // false under no_sync()
+        std::size_t next_bucket_ = 0;     // the first bucket not started in this pass
+        bool pass_pending_ = false;       // a forward's gradients are still to be averaged
+        bool gradient_arrived_ = false;   // a hook of that pass has fired
+        bool sync_enabled_ = true;        // false under no_sync()
     };
 }

@@ -127,6 +127,15 @@ namespace xgrad::distributed
     public:
         Request() = default;
         explicit Request(MPI_Request request) : request_(request) {}
+        // One owner per transfer: a moved-from request has nothing left to wait for.
+        Request(Request&& other) noexcept : request_(std::exchange(other.request_, MPI_REQUEST_NULL)) {}
+        Request& operator=(Request&& other) noexcept
+        {
+            std::swap(request_, other.request_);
+            return *this;
+        }
+        Request(const Request&) = delete;
+        Request& operator=(const Request&) = delete;
 
         // Lets MPI move the transfer on (Open MPI progresses non-blocking collectives only inside MPI calls);
         // true once it is complete.

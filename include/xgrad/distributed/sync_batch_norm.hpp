@@ -27,7 +27,8 @@ namespace xgrad::distributed
 
     // Batch normalisation over (N, C, ...) inputs with the mean and variance of the global batch: in training
     // mode two all-reduces in forward (the sums, then the squared deviations from the global mean) and two in
-    // backward; in evaluation mode the running statistics, as BatchNorm.  Every process must call it alike.
+    // backward; in evaluation mode the running statistics, as BatchNorm.  Every process must construct and call
+    // it alike (construction duplicates the communicator, a collective).
     template <class T = float>
     class SyncBatchNorm : public nn::BatchNorm<T>
     {
@@ -67,18 +68,13 @@ namespace xgrad::distributed
             update_running_statistics(global_mean, variance, count);
             this->num_batches_tracked.mutable_value() += T(1);
             if (this->weight.defined())
-                y = mul(y, nn_detail_per_channel(this->weight, input.ndim()));
-            return this->bias.defined() ? add(y, nn_detail_per_channel(this->bias, input.ndim())) : y;
+                y = mul(y, xgrad::detail::per_channel(this->weight, input.ndim()));
+            return this->bias.defined() ? add(y, xgrad::detail::per_channel(this->bias, input.ndim())) : y;
         }
 
         std::string type_name() const override { return "SyncBatchNorm"; }
 
     private:
-        static Tensor<T> nn_detail_per_channel(const Tensor<T>& values, std::size_t ndim)
-        {
-            return xgrad::detail::per_channel(values, ndim);
-        }
-
         // running = (1 - momentum) running + momentum * statistic, with the unbiased variance, as BatchNorm.
         void update_running_statistics(const Tensor<T>& global_mean, const Tensor<T>& variance, double count)
         {
