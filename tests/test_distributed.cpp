@@ -222,8 +222,13 @@ TEST_CASE("collectives: bad arguments and MPI failures are typed errors")
         distributed::detail::check_mpi(
             MPI_Allreduce(MPI_IN_PLACE, &value, -1, MPI_FLOAT, MPI_SUM, group().communicator()), "all_reduce"),
         doctest::Contains("all_reduce: "), distributed::mpi_error);
-    if (group().world_size() > 1)   // shapes that differ between processes: every process throws
+    CHECK(group().same_on_every_process({1.0, -2.0}));
+    CHECK(group().same_on_every_process({double(group().rank())}) == (group().world_size() == 1));
+    if (group().world_size() > 1)   // shapes or models that differ between processes: every process throws
     {
+        CHECK_THROWS_WITH_AS(
+            DistributedDataParallel<double>(group().rank() == 0 ? mlp<double>() : cnn<double>(), group()),
+            doctest::Contains("the processes hold different models"), value_error);
         const Tensor<float> uneven = zeros<float>({std::size_t(group().rank()) + 1});
         CHECK_THROWS_AS(group().all_gather(uneven), shape_error);
     }

@@ -139,11 +139,7 @@ namespace xgrad::distributed
             std::size_t elements = 0;
             for (const auto& parameter : parameters_)
                 elements += parameter.tensor.numel();
-            // The largest and (negated) smallest counts over the processes agree only when every process has them.
-            std::vector<double> counts{double(parameters_.size()), double(elements), -double(parameters_.size()),
-                                       -double(elements)};
-            group_.all_reduce(counts.data(), counts.size(), ReduceOp::max);
-            if (counts[0] != -counts[2] || counts[1] != -counts[3])
+            if (!group_.same_on_every_process({double(parameters_.size()), double(elements)}))
                 throw value_error("DistributedDataParallel: the processes hold different models (this one has " +
                                   std::to_string(parameters_.size()) + " parameters, " + std::to_string(elements) +
                                   " values)");

@@ -205,6 +205,21 @@ namespace xgrad::distributed
             return Request(request);
         }
 
+        // Whether every process passed the same values (as many everywhere): their largest and their smallest
+        // over the processes are then equal.  Every process gets the same answer.
+        bool same_on_every_process(std::vector<double> values) const
+        {
+            std::vector<double> negated(values.size());
+            for (std::size_t i = 0; i < values.size(); ++i)
+                negated[i] = -values[i];
+            all_reduce(values.data(), values.size(), ReduceOp::max);
+            all_reduce(negated.data(), negated.size(), ReduceOp::max);
+            for (std::size_t i = 0; i < values.size(); ++i)
+                if (values[i] != -negated[i])
+                    return false;
+            return true;
+        }
+
         // data = root's data, on every process.
         template <class T>
         void broadcast(T* data, std::size_t n, int root = 0) const
@@ -239,20 +254,13 @@ namespace xgrad::distributed
         {
             if (tensor.ndim() > 8)
                 throw shape_error("all_gather: at most 8 dimensions, got " + shape_string(tensor.shape()));
-            // (ndim, extents..., -1 padding): its maximum and minimum over the processes agree when the shapes do.
-            std::vector<double> largest(9, -1.0);
-            largest[0] = static_cast<double>(tensor.ndim());
+            std::vector<double> shape(9, -1.0);   // (ndim, extents..., -1 padding)
+            shape[0] = static_cast<double>(tensor.ndim());
             for (std::size_t d = 0; d < tensor.ndim(); ++d)
-                largest[d + 1] = static_cast<double>(tensor.shape(static_cast<std::ptrdiff_t>(d)));
-            std::vector<double> negated_smallest(largest.size());
-            for (std::size_t i = 0; i < largest.size(); ++i)
-                negated_smallest[i] = -largest[i];
-            all_reduce(largest.data(), largest.size(), ReduceOp::max);
-            all_reduce(negated_smallest.data(), negated_smallest.size(), ReduceOp::max);
-            for (std::size_t i = 0; i < largest.size(); ++i)
-                if (largest[i] != -negated_smallest[i])
-                    throw shape_error("all_gather: the processes hold tensors of different shapes (this one: " +
-                                      shape_string(tensor.shape()) + ")");
+                shape[d + 1] = static_cast<double>(tensor.shape(static_cast<std::ptrdiff_t>(d)));
+            if (!same_on_every_process(shape))
+                throw shape_error("all_gather: the processes hold tensors of different shapes (this one: " +
+                                  shape_string(tensor.shape()) + ")");
             std::vector<T> gathered = all_gather(tensor.value().data(), tensor.numel());
             Shape stacked = tensor.shape();
             stacked.insert(stacked.begin(), static_cast<std::size_t>(world_size()));
