@@ -268,7 +268,7 @@ TEST_CASE("SyncBatchNorm: 2 processes x 32 end where BatchNorm2d in 1 process x 
                                      cnn_batch_norm<float>);
     check_matches_one_process<double>(cnn_sync_batch_norm<double>, global_batch<double>({1, 8, 8}, 3, 9), Run(), 1e-12,
                                       cnn_batch_norm<double>);
-    distributed::SyncBatchNorm<double> norm(3, group());
+    nn::SyncBatchNorm<double> norm(3, group());
     CHECK(norm.named_buffers().size() == 3);
     CHECK_THROWS_AS(norm(zeros<double>({2, 4, 5})), shape_error);
     norm.eval();   // evaluation: the running statistics, no communication

@@ -90,3 +90,10 @@ namespace xgrad::distributed
         double eps_, momentum_;
     };
 }
+
+namespace xgrad::nn
+{
+    // Beside the other layers by name (torch.nn.SyncBatchNorm); it lives in distributed/, as it needs MPI.
+    template <class T = float>
+    using SyncBatchNorm = distributed::SyncBatchNorm<T>;
+}
