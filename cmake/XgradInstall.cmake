@@ -8,6 +8,11 @@ install(TARGETS xgrad EXPORT xgradTargets)
 if(TARGET xgrad_compiled)
     install(TARGETS xgrad_compiled EXPORT xgradTargets)
 endif()
+# xgrad::distributed (when MPI was found): the package's component "distributed", which finds MPI again.
+if(TARGET xgrad_distributed)
+    set_target_properties(xgrad_distributed PROPERTIES EXPORT_NAME distributed)
+    install(TARGETS xgrad_distributed EXPORT xgradTargets)
+endif()
 
 set(XGRAD_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/xgrad)
 install(EXPORT xgradTargets NAMESPACE xgrad:: DESTINATION ${XGRAD_CMAKE_DIR})

@@ -12,6 +12,7 @@ packages=(
     nlohmann-json3-dev zlib1g-dev libcli11-dev # safetensors io, gzip IDX data, example command lines
     dataset-fashion-mnist wamerican            # the examples' data: Fashion-MNIST, /usr/share/dict/words
     libxtensor-blas-dev liblapack-dev libblas-dev  # xgrad::linalg: PCA's eigensolver (LAPACK through xtensor-blas)
+    libopenmpi-dev openmpi-bin                 # data-parallel training (xgrad::distributed): Open MPI, mpirun
     "$@"
 )
 

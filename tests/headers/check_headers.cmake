@@ -1,5 +1,5 @@
 # cmake -DCOMPILER=<c++> -DINCLUDE_DIR=<include> -DHEADERS="xgrad/a.hpp;..." [-DFORBIDDEN="zlib.h;nlohmann/"]
-#       [-DCOMPILED=ON] -P check_headers.cmake
+#       [-DCOMPILED=ON] [-DEXTRA_INCLUDE_DIRS="dir;..."] -P check_headers.cmake
 # Compiles each header on its own (a translation unit that is just the header: it must include what it
 # uses); with COMPILED, a second time as compiled mode sees it (its `extern template` list too).  With FORBIDDEN, also fails when a header pulls in a file whose path holds one of those strings
 # (the umbrella headers' promises, docs/design.md "Umbrella headers and dependencies").
@@ -12,9 +12,13 @@ endforeach()
 # compile_header(<header> <how> <flags...>): compiles the header alone with the flags added, leaves the
 # compiler's messages in `output`, and sets `ok`; on failure it appends the errors to `failures`, described as
 # "<header> does not compile on its own<how>".
+set(extra_flags "")
+foreach(directory ${EXTRA_INCLUDE_DIRS})
+    list(APPEND extra_flags -I${directory})
+endforeach()
 function(compile_header header how)
     execute_process(
-        COMMAND ${COMPILER} -std=c++17 -fsyntax-only -Wall -Wextra -DXTENSOR_USE_XSIMD -I${INCLUDE_DIR} ${ARGN}
+        COMMAND ${COMPILER} -std=c++17 -fsyntax-only -Wall -Wextra -DXTENSOR_USE_XSIMD -I${INCLUDE_DIR} ${extra_flags} ${ARGN}
                 -x c++ ${INCLUDE_DIR}/${header}
         RESULT_VARIABLE result ERROR_VARIABLE messages)
     set(output "${messages}" PARENT_SCOPE)

@@ -1,8 +1,9 @@
-// DataLoader: batches of a dataset, in order or shuffled with a seed (a new order each epoch, the same
-// orders for the same seed), dropping or keeping a last partial batch.
+// DataLoader: batches of a dataset, in order, shuffled with a seed (a new order each epoch, the same orders for
+// the same seed) or in a sampler's order, dropping or keeping a last partial batch.
 //   for (const auto& batch : loader) { auto loss = cross_entropy(model(batch.inputs), batch.targets); ... }
 #pragma once
 
+#include <memory>
 #include <numeric>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "../config.hpp"
 #include "../core/creation.hpp"
 #include "dataset.hpp"
+#include "sampler.hpp"
 
 namespace xgrad::data
 {
@@ -19,21 +21,10 @@ namespace xgrad::data
         bool shuffle = false;
         bool drop_last = false;
         std::uint64_t seed = 0;
+        // When given, the sampler chooses each epoch's examples and their order (shuffle must then be off):
+        // a DistributedSampler gives each process its share.
+        std::shared_ptr<const Sampler> sampler = nullptr;
     };
-
-    // A permutation of 0..n-1 by Fisher–Yates with xgrad's portable uniform draws.
-    template <class Rng>
-    std::vector<std::size_t> random_permutation(std::size_t n, Rng& rng)
-    {
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), std::size_t(0));
-        for (std::size_t i = n; i > 1; --i)
-        {
-            const auto j = std::min(static_cast<std::size_t>(xgrad::detail::uniform01<double>(rng) * static_cast<double>(i)), i - 1);
-            std::swap(order[i - 1], order[j]);
-        }
-        return order;
-    }
 
     template <class T, class Target = IndexArray>
     class DataLoader
@@ -44,12 +35,14 @@ namespace xgrad::data
         {
             if (options.batch_size == 0)
                 throw value_error("DataLoader: batch_size must be positive");
+            if (options.sampler && options.shuffle)
+                throw value_error("DataLoader: shuffle and sampler exclude each other (the sampler shuffles)");
         }
 
         // Batches per epoch.
         std::size_t size() const
         {
-            const std::size_t n = dataset_->size(), b = options_.batch_size;
+            const std::size_t n = examples_per_epoch(), b = options_.batch_size;
             return options_.drop_last ? n / b : (n + b - 1) / b;
         }
 
@@ -87,19 +80,28 @@ namespace xgrad::data
             Batch<T, Target> current_;
         };
 
-        // Starts an epoch: a fresh shuffle when shuffling.
+        // Starts an epoch: a fresh shuffle when shuffling, the sampler's order of the next epoch when sampling.
         iterator begin()
         {
-            std::vector<std::size_t> order = options_.shuffle ? random_permutation(dataset_->size(), rng_)
-                                                               : identity_order();
+            std::vector<std::size_t> order = options_.sampler ? options_.sampler->indices(dataset_->size(), epoch_)
+                                             : options_.shuffle ? random_permutation(dataset_->size(), rng_)
+                                                                : identity_order();
+            ++epoch_;
             return iterator(this, std::move(order), 0);
         }
         iterator end() const { return iterator(nullptr, {}, size()); }
 
         // The shuffling generator: save and restore it to resume an interrupted run exactly.
         Generator& generator() { return rng_; }
+        // The epoch the next begin() starts (0 at first), which a sampler's order depends on: set it to resume.
+        std::size_t epoch() const { return epoch_; }
+        void set_epoch(std::size_t epoch) { epoch_ = epoch; }
 
     private:
+        std::size_t examples_per_epoch() const
+        {
+            return options_.sampler ? options_.sampler->length(dataset_->size()) : dataset_->size();
+        }
         std::vector<std::size_t> identity_order() const
         {
             std::vector<std::size_t> order(dataset_->size());
@@ -110,6 +112,7 @@ namespace xgrad::data
         DatasetSource<T, Target> dataset_;
         DataLoaderOptions options_;
         Generator rng_;
+        std::size_t epoch_ = 0;
     };
 }
 

@@ -145,6 +145,8 @@ namespace xgrad::train
             if (restore_ && best_ && !best_state_.empty())
                 model_.load_state_dict(best_state_);
         }
+        // The logs are the same everywhere, so every process restores the same best weights.
+        bool runs_on_every_process() const override { return true; }
 
         std::size_t best_epoch() const { return best_epoch_; }
         std::optional<double> best_value() const { return best_; }
@@ -271,6 +273,7 @@ namespace xgrad::train
             else
                 scheduler_.step();
         }
+        bool runs_on_every_process() const override { return true; }   // every replica needs the same rate
 
     private:
         Scheduler& scheduler_;

@@ -46,6 +46,24 @@ namespace xgrad::train
         // `logs` may be extended (e.g. with "lr") before it is stored in the history.
         virtual void on_epoch_end(RunState&, Logs&) {}
         virtual void on_train_end(RunState&) {}
+        // When several processes train together (FitOptions::processes), a callback runs on the main process
+        // only (progress, logs, checkpoints), unless it changes what every process must hold alike (the
+        // learning rate, the weights early stopping restores) and says so here.
+        virtual bool runs_on_every_process() const { return false; }
+    };
+
+    // How fit runs when it runs in each of several processes that train one model together (data parallel):
+    // which process is the main one, and how numbers are combined across processes.  The defaults are a
+    // process alone; distributed::fit_processes(group) fills them from a ProcessGroup.
+    struct ProcessHooks
+    {
+        bool is_main_process = true;
+        // Sums each value over the processes, in place: the epoch's loss and hit sums and example counts, so
+        // that the logs hold figures of the whole data set, the same on every process.
+        std::function<void(std::vector<double>&)> sum_over_processes;
+        // The main process's value of a flag, on every process: stop_training after each epoch's callbacks,
+        // so that early stopping is decided once for all.
+        std::function<bool(bool)> main_process_flag;
     };
 
     namespace detail
@@ -68,6 +86,7 @@ namespace xgrad::train
     {
         double loss = 0.0;
         double accuracy = -1.0;   // -1 when the targets are not class labels
+        std::size_t examples = 0;
     };
 
     // Mean loss (and accuracy, for class labels) of `model` over a loader, in eval mode and without a graph.
@@ -92,7 +111,7 @@ namespace xgrad::train
         model.train(was_training);
         if (seen == 0)
             throw value_error("evaluate: the loader produced no examples");
-        return {loss_sum / static_cast<double>(seen), classifying ? correct / static_cast<double>(seen) : -1.0};
+        return {loss_sum / static_cast<double>(seen), classifying ? correct / static_cast<double>(seen) : -1.0, seen};
     }
 
     template <class T, class Target>
@@ -101,7 +120,18 @@ namespace xgrad::train
         std::size_t epochs = 1;
         data::DataLoader<T, Target>* validation = nullptr;   // evaluated after every epoch when given
         std::vector<std::shared_ptr<Callback>> callbacks;
+        ProcessHooks processes;   // when several processes train together
     };
+
+    namespace detail
+    {
+        // sum_i values_i over the processes (the values themselves when alone).
+        inline void sum_over_processes(const ProcessHooks& processes, std::vector<double>& values)
+        {
+            if (processes.sum_over_processes)
+                processes.sum_over_processes(values);
+        }
+    }
 
     // Trains `model` and returns the per-epoch logs.  A NaN or infinite loss stops training with a
     // value_error naming the epoch and batch (nothing is stepped with it).
@@ -112,12 +142,16 @@ namespace xgrad::train
         RunState state;
         state.epochs = options.epochs;
         state.batches = train_loader.size();
-        for (auto& callback : options.callbacks)
+        std::vector<std::shared_ptr<Callback>> callbacks;   // those that run in this process
+        for (const auto& callback : options.callbacks)
+            if (options.processes.is_main_process || callback->runs_on_every_process())
+                callbacks.push_back(callback);
+        for (auto& callback : callbacks)
             callback->on_train_begin(state);
         for (state.epoch = 1; state.epoch <= options.epochs && !state.stop_training; ++state.epoch)
         {
             model.train();
-            for (auto& callback : options.callbacks)
+            for (auto& callback : callbacks)
                 callback->on_epoch_begin(state);
             double loss_sum = 0.0, correct = 0.0;
             std::size_t seen = 0;
@@ -142,8 +176,16 @@ namespace xgrad::train
                 correct = hits >= 0.0 && correct >= 0.0 ? correct + hits : -1.0;
                 state.running_loss = loss_sum / static_cast<double>(seen);
                 state.running_accuracy = correct >= 0.0 ? correct / static_cast<double>(seen) : -1.0;
-                for (auto& callback : options.callbacks)
+                for (auto& callback : callbacks)
                     callback->on_batch_end(state);
+            }
+            // The epoch's figures over every process's examples.
+            std::vector<double> train_sums{loss_sum, correct, static_cast<double>(seen)};
+            detail::sum_over_processes(options.processes, train_sums);
+            if (train_sums[2] > 0.0)
+            {
+                state.running_loss = train_sums[0] / train_sums[2];
+                state.running_accuracy = train_sums[1] >= 0.0 ? train_sums[1] / train_sums[2] : -1.0;   // -1: not classifying
             }
             Logs logs{{"epoch", static_cast<double>(state.epoch)}, {"loss", state.running_loss}};
             if (state.running_accuracy >= 0.0)
@@ -152,15 +194,20 @@ namespace xgrad::train
             if (options.validation != nullptr)
             {
                 const auto validation = evaluate(model, loss_fn, *options.validation);
-                logs["val_loss"] = validation.loss;
+                const double examples = static_cast<double>(validation.examples);
+                std::vector<double> sums{validation.loss * examples, validation.accuracy * examples, examples};
+                detail::sum_over_processes(options.processes, sums);
+                logs["val_loss"] = sums[0] / sums[2];
                 if (validation.accuracy >= 0.0)
-                    logs["val_accuracy"] = validation.accuracy;
+                    logs["val_accuracy"] = sums[1] / sums[2];
             }
-            for (auto& callback : options.callbacks)
+            for (auto& callback : callbacks)
                 callback->on_epoch_end(state, logs);
+            if (options.processes.main_process_flag)
+                state.stop_training = options.processes.main_process_flag(state.stop_training);
             state.history.push_back(logs);
         }
-        for (auto& callback : options.callbacks)
+        for (auto& callback : callbacks)
             callback->on_train_end(state);
         return state.history;
     }

@@ -1,0 +1,158 @@
+// Data-parallel training measured: run under mpirun (benchmarks/README.md, "distributed", has the commands).
+//   throughput [steps [bucket bytes]]   example 06's CNN on a global batch of 64 random images: samples/s over all processes, and how
+//                much of the gradient all-reduce backward hides (a step with averaging, a step under no_sync()
+//                that communicates nothing, and the blocking all-reduce of the same gradients alone)
+//   latency      all-reduce times from 4 B to 16 MB (medians), and the latency α and inverse bandwidth β of the
+//                ring all-reduce model t = 2 (p - 1) α + 2 (p - 1) / p · n β taken from them (docs/distributed.md)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <xgrad/distributed.hpp>
+#include <xgrad/xgrad.hpp>
+
+using namespace xgrad;
+
+namespace
+{
+    using Clock = std::chrono::steady_clock;
+
+    double seconds_since(Clock::time_point start)
+    {
+        return std::chrono::duration<double>(Clock::now() - start).count();
+    }
+
+    // The slowest process's time: a step is done when every process is.
+    double slowest(const distributed::ProcessGroup& group, double seconds)
+    {
+        group.all_reduce(&seconds, 1, distributed::ReduceOp::max);
+        return seconds;
+    }
+
+    std::shared_ptr<nn::Sequential<float>> example_06_cnn()
+    {
+        const auto same = nn::Conv2dOptions().padding(1);
+        return std::make_shared<nn::Sequential<float>>(
+            nn::Conv2d(1, 32, 3, same), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, same), nn::ReLU(),
+            nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64 * 7 * 7, 128), nn::ReLU(), nn::Linear(128, 10));
+    }
+
+    void throughput(const distributed::ProcessGroup& group, std::size_t steps, std::size_t bucket_bytes)
+    {
+        const std::size_t share = 64 / static_cast<std::size_t>(group.world_size());
+        Generator rng(1 + static_cast<std::uint64_t>(group.rank()));
+        const Tensor<float> images = randn<float>({share, 1, 28, 28}, rng);
+        const IndexArray labels = randint(0, 10, {share}, rng);
+        distributed::DistributedDataParallel<float> model(
+            example_06_cnn(), group, distributed::DataParallelOptions().bucket_bytes(bucket_bytes));
+        optim::Adam<float> optimizer(model.parameters(), optim::AdamOptions(1e-3));
+        const auto step = [&] {
+            optimizer.zero_grad();
+            cross_entropy(model(images), labels).backward();
+            optimizer.step();
+        };
+        const auto timed_steps = [&](bool averaging) {
+            step();   // warm-up
+            group.barrier();
+            const auto start = Clock::now();
+            for (std::size_t s = 0; s < steps; ++s)
+            {
+                if (averaging)
+                    step();
+                else
+                {
+                    const auto local = model.no_sync();
+                    step();
+                }
+            }
+            return slowest(group, seconds_since(start)) / static_cast<double>(steps);
+        };
+        const double with_averaging = timed_steps(true), without = timed_steps(false);
+        std::vector<float> gradients(model.parameter_count());
+        group.barrier();
+        const auto start = Clock::now();
+        for (std::size_t s = 0; s < steps; ++s)
+            group.all_reduce(gradients.data(), gradients.size(), distributed::ReduceOp::sum);
+        const double all_reduce = slowest(group, seconds_since(start)) / static_cast<double>(steps);
+        if (group.is_main_process())
+        {
+            const double exposed = std::max(0.0, with_averaging - without);
+            std::printf(
+                "%d process(es) x %zu thread(s), %zu steps of 64 images, %zu gradient values (%zu bucket(s)):\n",
+                group.world_size(), get_num_threads(), steps, gradients.size(), model.bucket_count());
+            std::printf("  %.1f samples/s (step %.1f ms; without averaging %.1f ms)\n", 64.0 / with_averaging,
+                        1e3 * with_averaging, 1e3 * without);
+            if (group.world_size() > 1)
+                std::printf("  all-reduce alone %.2f ms, exposed in the step %.2f ms: %.0f%% hidden behind backward\n",
+                            1e3 * all_reduce, 1e3 * exposed, 100.0 * std::max(0.0, 1.0 - exposed / all_reduce));
+        }
+    }
+
+    void latency(const distributed::ProcessGroup& group)
+    {
+        std::vector<double> bytes, times;
+        for (std::size_t n = 1; n <= (std::size_t(1) << 22); n *= 4)
+        {
+            std::vector<float> values(n, 1.0f);
+            const std::size_t repeats = std::max<std::size_t>(5, (std::size_t(1) << 22) / n / 4);
+            std::vector<double> each;
+            for (std::size_t r = 0; r < repeats; ++r)
+            {
+                group.barrier();
+                const auto start = Clock::now();
+                group.all_reduce(values.data(), n, distributed::ReduceOp::sum);
+                each.push_back(slowest(group, seconds_since(start)));
+            }
+            std::nth_element(each.begin(), each.begin() + each.size() / 2, each.end());
+            bytes.push_back(4.0 * static_cast<double>(n));
+            times.push_back(each[each.size() / 2]);
+            if (group.is_main_process())
+                std::printf("  %10.0f B  %9.1f us\n", bytes.back(), 1e6 * times.back());
+        }
+        // The ring model: t = 2 (p - 1) α + 2 (p - 1) / p · n β.  α from the smallest message; β the median over
+        // the messages of 64 KB and more (a median, since a loaded machine stretches a few sizes).
+        const double p = group.world_size(), rounds = 2 * (p - 1);
+        const double alpha = times.front() / rounds;
+        std::vector<double> betas;
+        for (std::size_t k = 0; k < bytes.size(); ++k)
+            if (bytes[k] >= 65536)
+                betas.push_back((times[k] - rounds * alpha) / (rounds / p * bytes[k]));
+        std::nth_element(betas.begin(), betas.begin() + betas.size() / 2, betas.end());
+        const double beta = betas[betas.size() / 2];
+        if (group.is_main_process() && p > 1)
+        {
+            std::printf("  alpha %.2f us, beta %.3f ns/B (%.1f GB/s) on %d processes\n", 1e6 * alpha, 1e9 * beta,
+                        1 / beta / 1e9, group.world_size());
+            // The model with these α and β for more processes, for the gradients of examples 05 and 06.
+            const std::pair<const char*, double> models[] = {{"05 MLP, 235,146 floats", 4.0 * 235146},
+                                                             {"06 CNN, 421,642 floats", 4.0 * 421642}};
+            for (const auto& [name, gradient_bytes] : models)
+                for (const double ranks : {8.0, 64.0, 512.0})
+                    std::printf("  projected: %s on %3.0f processes: %.3f ms\n", name, ranks,
+                                1e3 * (2 * (ranks - 1) * alpha + 2 * (ranks - 1) / ranks * gradient_bytes * beta));
+        }
+    }
+}
+
+int main(int argc, char** argv)
+{
+    return distributed::run_or_abort([&] {
+        const std::string mode = argc > 1 ? argv[1] : "";
+        if (mode != "throughput" && mode != "latency")
+        {
+            std::fprintf(stderr,
+                         "usage: mpirun -np P xgrad_distributed_bench throughput [steps [bucket_bytes]] | latency\n"
+                         "(threads per process: XGRAD_NUM_THREADS)\n");
+            return 2;
+        }
+        const distributed::ProcessGroup group;
+        if (mode == "throughput")
+            throughput(group, argc > 2 ? std::stoul(argv[2]) : 30,
+                       argc > 3 ? std::stoul(argv[3]) : distributed::DataParallelOptions().bucket_bytes());
+        else
+            latency(group);
+        return 0;
+    });
+}

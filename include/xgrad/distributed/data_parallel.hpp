@@ -1,0 +1,327 @@
+// DistributedDataParallel: one model replicated on every process of a ProcessGroup, each process training on its
+// own share of every batch, the gradients averaged across processes during backward, so that every replica
+// takes the same optimizer step (torch.nn.parallel.DistributedDataParallel's design).
+//   distributed::DistributedDataParallel<float> model(std::make_shared<Net>(), group);
+//   loss_fn(model(x), y).backward();   // gradients averaged over the processes when backward returns
+//   optimizer.step();                  // the same step everywhere
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "../config.hpp"
+#include "../core/autograd.hpp"
+#include "../nn/module.hpp"
+#include "process_group.hpp"
+
+namespace xgrad::distributed
+{
+    class DataParallelOptions : public ChainedOptions<DataParallelOptions>
+    {
+        // Gradients travel in buckets of about this many bytes (a parameter larger than that gets a bucket of
+        // its own): large enough that each all-reduce is not dominated by latency, small enough that the
+        // first bucket starts early in backward.
+        XGRAD_OPTION(std::size_t, bucket_bytes) = 25u << 20;
+        // Parameters the forward did not use get no gradient from backward; with this on, each forward finds
+        // them (a walk of its graph) and they take part in the average with a zero gradient, as PyTorch's
+        // find_unused_parameters.  Off, a parameter that got no gradient is an error naming it.
+        XGRAD_OPTION(bool, find_unused_parameters) = false;
+        // Copy rank 0's buffers (batch norm's running statistics) to every process before each forward in
+        // training mode, so that every replica holds the same ones.
+        XGRAD_OPTION(bool, broadcast_buffers) = true;
+    };
+
+    // When gradients are averaged.  Each parameter's gradient hook fires once its gradient for the pass is
+    // final (the engine visits a leaf right after the backward of its earliest-created user).  The hook copies
+    // the parameter's whole local gradient (what grad() held, from passes under no_sync(), plus this pass's)
+    // into its bucket; a full bucket starts a non-blocking all-reduce at once, while backward goes on through
+    // the earlier layers.  Buckets start in a fixed order (reverse parameter order, the order backward
+    // reaches them), the same on every process, as MPI requires of collectives.  When the last parameter's
+    // hook fires, every bucket has started; the hook then waits for them all, divides by the number of
+    // processes and stores the averages in grad(): when backward() returns, the gradients are synchronised
+    // and optimizer.step() may run.
+    template <class T = float>
+    class DistributedDataParallel : public nn::Module<T>
+    {
+    public:
+        // Broadcasts rank 0's parameters and buffers to every process (after checking that every process holds
+        // a model of the same size), then hooks the gradients.
+        DistributedDataParallel(std::shared_ptr<nn::Module<T>> module, ProcessGroup group,
+                                DataParallelOptions options = DataParallelOptions())
+            : module_(this->register_module("module", std::move(module))), group_(std::move(group)), options_(options)
+        {
+            if (options_.bucket_bytes() == 0)
+                throw value_error("DistributedDataParallel: bucket_bytes must be positive");
+            std::unordered_set<const void*> seen;   // a parameter shared by two layers is averaged once
+            for (const auto& [name, parameter] : module_->named_parameters())
+                if (seen.insert(parameter.node().get()).second)
+                    parameters_.push_back({name, parameter});
+            check_same_model_everywhere();
+            for (const auto& parameter : parameters_)
+                group_.broadcast(parameter.tensor, 0);
+            broadcast_buffers();
+            build_buckets();
+            for (std::size_t i = 0; i < parameters_.size(); ++i)
+                if (parameters_[i].tensor.requires_grad())
+                    hooks_.push_back(parameters_[i].tensor.register_hook(
+                        [this, i](const Tensor<T>& gradient) { return on_gradient(i, gradient); }));
+        }
+        DistributedDataParallel(const DistributedDataParallel&) = delete;   // the hooks point at this object
+        DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
+        ~DistributedDataParallel() override
+        {
+            for (auto& hook : hooks_)
+                hook.remove();
+        }
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            check_previous_pass_finished();
+            if (options_.broadcast_buffers() && this->is_training())
+                broadcast_buffers();
+            Tensor<T> output = (*module_)(input);
+            if (sync_enabled_ && is_grad_enabled() && output.requires_grad())
+                prepare_pass(output);
+            return output;
+        }
+
+        std::string type_name() const override { return "DistributedDataParallel"; }
+
+        nn::Module<T>& module() { return *module_; }
+        const ProcessGroup& process_group() const { return group_; }
+
+        // While the guard lives, forward/backward passes only accumulate gradients locally (no communication);
+        // the first pass after it averages everything accumulated (gradient accumulation, as PyTorch's
+        // no_sync).  What counts is where the forward runs.
+        class NoSyncGuard
+        {
+        public:
+            explicit NoSyncGuard(DistributedDataParallel& model)
+                : model_(model), previous_(std::exchange(model.sync_enabled_, false))
+            {}
+            NoSyncGuard(const NoSyncGuard&) = delete;
+            NoSyncGuard& operator=(const NoSyncGuard&) = delete;
+            ~NoSyncGuard() { model_.sync_enabled_ = previous_; }
+
+        private:
+            DistributedDataParallel& model_;
+            bool previous_;
+        };
+        [[nodiscard]] NoSyncGuard no_sync() { return NoSyncGuard(*this); }
+
+        // The number of gradient buckets (each one all-reduce per step).
+        std::size_t bucket_count() const { return buckets_.size(); }
+
+    private:
+        struct Parameter
+        {
+            std::string name;
+            Tensor<T> tensor;
+            std::size_t bucket = 0;   // where its gradient travels
+            std::size_t offset = 0;   // in that bucket's values
+            bool ready = false;       // its gradient for this pass is in the bucket
+        };
+        struct Bucket
+        {
+            std::vector<std::size_t> parameters;   // indices into parameters_
+            std::vector<T> values;                 // their gradients, one after another
+            std::size_t pending = 0;               // parameters not ready yet in this pass
+            bool started = false;
+            Request request;
+        };
+
+        void check_same_model_everywhere() const
+        {
+            std::size_t elements = 0;
+            for (const auto& parameter : parameters_)
+                elements += parameter.tensor.numel();
+            if (!group_.same_on_every_process({double(parameters_.size()), double(elements)}))
+                throw value_error("DistributedDataParallel: the processes hold different models (this one has " +
+                                  std::to_string(parameters_.size()) + " parameters, " + std::to_string(elements) +
+                                  " values)");
+        }
+
+        void broadcast_buffers() const
+        {
+            for (const auto& [name, buffer] : module_->named_buffers())
+                group_.broadcast(buffer, 0);
+        }
+
+        // Reverse parameter order (the order backward finishes them), cut at bucket_bytes.
+        void build_buckets()
+        {
+            const std::size_t capacity = std::max<std::size_t>(1, options_.bucket_bytes() / sizeof(T));
+            for (std::size_t k = parameters_.size(); k-- > 0;)
+            {
+                Parameter& parameter = parameters_[k];
+                if (!parameter.tensor.requires_grad())
+                    continue;
+                const std::size_t size = parameter.tensor.numel();
+                if (buckets_.empty() ||
+                    (!buckets_.back().values.empty() && buckets_.back().values.size() + size > capacity))
+                    buckets_.emplace_back();
+                Bucket& bucket = buckets_.back();
+                parameter.bucket = buckets_.size() - 1;
+                parameter.offset = bucket.values.size();
+                bucket.parameters.push_back(k);
+                bucket.values.resize(bucket.values.size() + size);
+            }
+        }
+
+        // A forward whose gradients will be averaged: every parameter starts not ready; with
+        // find_unused_parameters, those the output does not depend on are ready at once (a zero gradient).
+        void prepare_pass(const Tensor<T>& output)
+        {
+            for (auto& bucket : buckets_)
+                bucket.pending = bucket.parameters.size(), bucket.started = false;
+            for (auto& parameter : parameters_)
+                parameter.ready = false;
+            next_bucket_ = 0;
+            pass_pending_ = true;
+            gradient_arrived_ = false;
+            if (options_.find_unused_parameters())
+            {
+                const std::unordered_set<const void*> used = reachable_leaves(output);
+                for (std::size_t i = 0; i < parameters_.size(); ++i)
+                    if (parameters_[i].tensor.requires_grad() && used.count(parameters_[i].tensor.node().get()) == 0)
+                        mark_ready(i, Tensor<T>());
+                if (next_bucket_ == buckets_.size())
+                    finish_pass(buckets_.size());
+            }
+        }
+
+        // The nodes of `output`'s graph without parents (where its gradients can flow), by address.
+        static std::unordered_set<const void*> reachable_leaves(const Tensor<T>& output)
+        {
+            std::unordered_set<const void*> seen{output.node().get()}, leaves;
+            std::vector<Tensor<T>> stack{output};   // explicit, so that a deep graph cannot overflow the stack
+            while (!stack.empty())
+            {
+                const Tensor<T> node = std::move(stack.back());
+                stack.pop_back();
+                if (node.parents().empty())
+                    leaves.insert(node.node().get());
+                for (const auto& parent : node.parents())
+                    if (parent.requires_grad() && seen.insert(parent.node().get()).second)
+                        stack.push_back(parent);
+            }
+            return leaves;
+        }
+
+        // The gradient hook of parameter i; returns the averaged gradient for the last parameter of the pass
+        // (to be stored in its grad()), nothing otherwise.
+        Tensor<T> on_gradient(std::size_t i, const Tensor<T>& gradient)
+        {
+            if (!pass_pending_)   // a forward under no_sync(), or without grad: local accumulation only
+                return Tensor<T>();
+            if (parameters_[i].ready)
+                throw autograd_error("DistributedDataParallel: parameter '" + parameters_[i].name +
+                                     "' received a gradient twice in one pass (each backward needs its own forward)");
+            gradient_arrived_ = true;
+            mark_ready(i, gradient);
+            if (next_bucket_ < buckets_.size())
+            {
+                for (std::size_t b = 0; b < next_bucket_; ++b)   // let the started transfers progress
+                    buckets_[b].request.test();
+                return Tensor<T>();
+            }
+            return finish_pass(i);
+        }
+
+        // Copies parameter i's whole local gradient (grad() so far plus this pass's, which may be undefined for
+        // an unused parameter) into its bucket, and starts every bucket that is full, in order.
+        void mark_ready(std::size_t i, const Tensor<T>& gradient)
+        {
+            Parameter& parameter = parameters_[i];
+            Bucket& bucket = buckets_[parameter.bucket];
+            T* slot = bucket.values.data() + parameter.offset;
+            const std::size_t n = parameter.tensor.numel();
+            std::fill(slot, slot + n, T(0));
+            if (parameter.tensor.has_grad())
+                add_into(slot, parameter.tensor.grad());
+            if (gradient.defined())
+                add_into(slot, gradient.value());
+            parameter.ready = true;
+            --bucket.pending;
+            while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0)
+            {
+                Bucket& full = buckets_[next_bucket_++];
+                full.request = group_.start_all_reduce_sum(full.values.data(), full.values.size());
+                full.started = true;
+            }
+        }
+
+        static void add_into(T* slot, const typename Tensor<T>::array_type& values)
+        {
+            const T* source = values.data();
+            for (std::size_t k = 0; k < values.size(); ++k)
+                slot[k] += source[k];
+        }
+
+        // Waits for every bucket and stores the averages in grad().  `current` is the parameter whose hook is
+        // running (or parameters_.size()): the engine has yet to add its gradient to grad(), so its average is
+        // returned as the hook's replacement and its grad() cleared, for the engine to store.
+        Tensor<T> finish_pass(std::size_t current)
+        {
+            pass_pending_ = false;
+            for (auto& bucket : buckets_)
+                bucket.request.wait();
+            const T scale = T(1) / static_cast<T>(group_.world_size());
+            Tensor<T> current_average;
+            for (std::size_t i = 0; i < parameters_.size(); ++i)
+            {
+                Parameter& parameter = parameters_[i];
+                if (!parameter.tensor.requires_grad())
+                    continue;
+                const T* slot = buckets_[parameter.bucket].values.data() + parameter.offset;
+                auto average = Tensor<T>::array_type::from_shape(parameter.tensor.value().shape());
+                for (std::size_t k = 0; k < average.size(); ++k)
+                    average.data()[k] = slot[k] * scale;
+                if (i == current)
+                {
+                    parameter.tensor.zero_grad();
+                    current_average = Tensor<T>(std::move(average));
+                }
+                else
+                    parameter.tensor.set_grad(Tensor<T>(std::move(average)));
+            }
+            return current_average;
+        }
+
+        // A pass whose forward ran but whose backward reached only some parameters cannot be averaged: the
+        // other processes wait for the missing gradients.  Name them.  (A forward without a backward, as in
+        // evaluation with grad mode on, is no error.)
+        void check_previous_pass_finished()
+        {
+            if (!pass_pending_)
+                return;
+            pass_pending_ = false;
+            for (auto& bucket : buckets_)   // what started (unused parameters' buckets) ends before reuse
+                bucket.request.wait();
+            if (!gradient_arrived_)
+                return;
+            std::string missing;
+            for (const auto& parameter : parameters_)
+                if (!parameter.ready && parameter.tensor.requires_grad())
+                    missing += (missing.empty() ? "'" : ", '") + parameter.name + "'";
+            throw autograd_error("DistributedDataParallel: the last backward gave no gradient to " + missing +
+                                 ", so the gradients could not be averaged; if the forward does not use every "
+                                 "parameter, pass DataParallelOptions().find_unused_parameters(true)");
+        }
+
+        std::shared_ptr<nn::Module<T>> module_;
+        ProcessGroup group_;
+        DataParallelOptions options_;
+        std::vector<Parameter> parameters_;
+        std::vector<Bucket> buckets_;
+        std::vector<HookHandle> hooks_;
+        std::size_t next_bucket_ = 0;     // the first bucket not started in this pass
+        bool pass_pending_ = false;       // a forward's gradients are still to be averaged
+        bool gradient_arrived_ = false;   // a hook of that pass has fired
+        bool sync_enabled_ = true;        // false under no_sync()
+    };
+}

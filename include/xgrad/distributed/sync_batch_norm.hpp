@@ -1,0 +1,99 @@
+// SyncBatchNorm: batch normalisation whose statistics are those of the global batch (every process's share),
+// as torch.nn.SyncBatchNorm, built on a differentiable all-reduce, so that its backward reduces what it must.
+// Use it where a model would have BatchNorm1d or BatchNorm2d (same parameters, buffers and state-dict names).
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "../nn/norm.hpp"
+#include "../ops/norm.hpp"
+#include "../ops/reduce.hpp"
+#include "process_group.hpp"
+
+namespace xgrad::distributed
+{
+    // y = sum over the processes of x (every process gets the same y).
+    //   Each process's loss depends on every x_r through y, so dL/dx_r = sum over the processes of dL/dy:
+    //   the backward is the same all-reduce (and so differentiable again).
+    template <class T>
+    Tensor<T> all_reduce_sum(const Tensor<T>& x, const ProcessGroup& group)
+    {
+        xt::xarray<T> total = x.value();
+        group.all_reduce(total.data(), total.size(), ReduceOp::sum);
+        return make_result<T>("all_reduce_sum", std::move(total), {x},
+                              [group](const Tensor<T>& dout) -> Grads<T> { return {all_reduce_sum(dout, group)}; });
+    }
+
+    // Batch normalisation over (N, C, ...) inputs with the mean and variance of the global batch: in training
+    // mode two all-reduces in forward (the sums, then the squared deviations from the global mean) and two in
+    // backward; in evaluation mode the running statistics, as BatchNorm.  Every process must construct and call
+    // it alike (construction duplicates the communicator, a collective).
+    template <class T = float>
+    class SyncBatchNorm : public nn::BatchNorm<T>
+    {
+    public:
+        SyncBatchNorm(std::size_t num_features, const ProcessGroup& group, double eps = 1e-5, double momentum = 0.1,
+                      bool affine = true)
+            // A communicator of its own: its collectives never interleave with the gradient buckets'.
+            : nn::BatchNorm<T>("SyncBatchNorm", num_features, eps, momentum, affine), group_(group.communicator()),
+              num_features_(num_features), eps_(eps), momentum_(momentum)
+        {}
+
+        Tensor<T> forward(const Tensor<T>& input) override
+        {
+            if (input.ndim() < 2 || input.shape(1) != num_features_)
+                throw shape_error("SyncBatchNorm(" + std::to_string(num_features_) +
+                                  "): expected input (N, C, ...) with C = " + std::to_string(num_features_) +
+                                  ", got shape " + shape_string(input.shape()));
+            if (!this->is_training())
+                return batch_norm(input, this->running_mean, this->running_var, this->weight, this->bias, false,
+                                  momentum_, eps_);
+            Dims dims{0};   // every dimension but the channels'
+            for (std::size_t d = 2; d < input.ndim(); ++d)
+                dims.push_back(static_cast<std::ptrdiff_t>(d));
+            double count = static_cast<double>(input.numel() / num_features_);   // values per channel, all processes
+            group_.all_reduce(&count, 1, ReduceOp::sum);
+            if (count < 2)
+                throw value_error("SyncBatchNorm: training needs more than one value per channel over all processes, "
+                                  "got input shape " +
+                                  shape_string(input.shape()) + " here");
+            const T inverse_count = T(1 / count);
+            const Tensor<T> global_mean =
+                mul(all_reduce_sum(sum(input, dims, true), group_), inverse_count);   // (1, C, 1...)
+            const Tensor<T> centered = sub(input, global_mean);
+            const Tensor<T> variance =
+                mul(all_reduce_sum(sum(mul(centered, centered), dims, true), group_), inverse_count);   // biased
+            Tensor<T> y = div(centered, sqrt(add(variance, T(eps_))));
+            update_running_statistics(global_mean, variance, count);
+            this->num_batches_tracked.mutable_value() += T(1);
+            if (this->weight.defined())
+                y = mul(y, xgrad::detail::per_channel(this->weight, input.ndim()));
+            return this->bias.defined() ? add(y, xgrad::detail::per_channel(this->bias, input.ndim())) : y;
+        }
+
+        std::string type_name() const override { return "SyncBatchNorm"; }
+
+    private:
+        // running = (1 - momentum) running + momentum * statistic, with the unbiased variance, as BatchNorm.
+        void update_running_statistics(const Tensor<T>& global_mean, const Tensor<T>& variance, double count)
+        {
+            const T m = T(momentum_), unbiased = T(count / (count - 1));
+            this->running_mean.mutable_value() =
+                (T(1) - m) * this->running_mean.value() + m * xt::flatten(global_mean.value());
+            this->running_var.mutable_value() =
+                (T(1) - m) * this->running_var.value() + m * unbiased * xt::flatten(variance.value());
+        }
+
+        ProcessGroup group_;
+        std::size_t num_features_;
+        double eps_, momentum_;
+    };
+}
+
+namespace xgrad::nn
+{
+    // Beside the other layers by name (torch.nn.SyncBatchNorm); it lives in distributed/, as it needs MPI.
+    template <class T = float>
+    using SyncBatchNorm = distributed::SyncBatchNorm<T>;
+}
