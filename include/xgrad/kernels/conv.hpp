@@ -173,8 +173,7 @@ namespace xgrad::kernels
 
         // The masks of `vectors` vectors of pixels from `first`, of which the first `count` are asked for:
         // masks[v·taps + tap] has all bits set in the lanes whose pixel is asked for and where the tap lands
-        // inside the image, and none elsewhere. Shared by every channel. (Masks as bits, applied with an `and`,
-        // rather than masked loads: on some AVX-512 cores a masked load that crosses a cache line is slow.)
+        // inside the image, and none elsewhere. Shared by every channel; applied with an `and` to a plain load.
         void tap_masks(std::size_t first, std::size_t count, std::size_t vectors, batch* masks) const
         {
             T all_bits;
