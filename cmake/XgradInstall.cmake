@@ -13,6 +13,11 @@ if(TARGET xgrad_distributed)
     set_target_properties(xgrad_distributed PROPERTIES EXPORT_NAME distributed)
     install(TARGETS xgrad_distributed EXPORT xgradTargets)
 endif()
+# xgrad::linalg (when xtensor-blas was found): the package's component "linalg", which finds xtensor-blas again.
+if(TARGET xgrad_linalg)
+    set_target_properties(xgrad_linalg PROPERTIES EXPORT_NAME linalg)
+    install(TARGETS xgrad_linalg EXPORT xgradTargets)
+endif()
 
 set(XGRAD_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/xgrad)
 install(EXPORT xgradTargets NAMESPACE xgrad:: DESTINATION ${XGRAD_CMAKE_DIR})
