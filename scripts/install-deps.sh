@@ -11,6 +11,7 @@ packages=(
     libbenchmark-dev                           # benchmarks
     nlohmann-json3-dev zlib1g-dev libcli11-dev # safetensors io, gzip IDX data, example command lines
     dataset-fashion-mnist wamerican            # the examples' data: Fashion-MNIST, /usr/share/dict/words
+    libcpp-httplib-dev                         # the inference server example (13) and its test (optional)
     "$@"
 )
 
