@@ -276,6 +276,7 @@ namespace
             }
             return {{"version", served.version},
                     {"live_rows", report.live_rows},
+                    {"enough_rows", report.enough_rows},
                     {"overall", metrics::drift_level_name(report.overall)},
                     {"mean_feature_psi", report.mean_feature_psi},
                     {"moderate_features", report.moderate_features},

@@ -351,6 +351,14 @@ TEST_CASE("drift monitor: levels per feature and overall, configurable threshold
     CHECK(recent.report().features[0].psi == doctest::Approx(same_report.features[0].psi));
     CHECK(recent.report().predictions.psi == doctest::Approx(same_report.predictions.psi));
 
+    // Too few live rows: the values are there, the verdicts are not.
+    metrics::DriftMonitor few(reference_inputs, reference_labels, 3);
+    few.observe(xt::view(shifted, xt::range(0, 50), xt::all()), xt::view(shifted_labels, xt::range(0, 50)));
+    CHECK_FALSE(few.report().enough_rows);
+    CHECK(few.report().features[0].psi > 0.25);
+    CHECK(few.report().features[0].level == metrics::DriftLevel::none);
+    CHECK(few.report().overall == metrics::DriftLevel::none);
+
     // Bad input changes nothing.
     xt::xarray<double> with_nan = same;
     with_nan(5, 1) = std::nan("");

@@ -245,6 +245,7 @@ TEST_CASE("drift is reported for a shifted input stream, not for the training st
     send_all(s.train_images);   // 600 training images the reference sample does not hold: the window's whole
     const json calm = get(client, "/drift");
     CHECK(calm.at("live_rows") == 600);
+    CHECK(calm.at("enough_rows") == true);
     CHECK(calm.at("overall") == "none");
     CHECK(calm.at("predictions").at("level") == "none");
     const xt::xarray<float> brighter = xt::minimum(s.train_images * 0.5f + 0.4f, 1.0f);

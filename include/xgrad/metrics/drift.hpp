@@ -6,7 +6,8 @@
 // Proportions are smoothed so that an empty bin never divides by zero: p_i = (count_i + a) / (n + a * bins).
 //   PSI(ref, live) = sum_i (live_i - ref_i) * ln(live_i / ref_i)        (population stability index)
 //   KL(live || ref) = sum_i live_i * ln(live_i / ref_i)                  (scipy.stats.entropy(live, ref))
-// The usual reading of the PSI: below 0.1 no shift, 0.1 to 0.25 a moderate one, above 0.25 a major one.
+// The usual reading of the PSI: below 0.1 no shift, 0.1 to 0.25 a moderate one, above 0.25 a major one. A few
+// live rows say little (one row alone puts every feature in one bin): below `min_rows`, no level is given.
 #pragma once
 
 #include <algorithm>
@@ -148,11 +149,12 @@ namespace xgrad::metrics
 
     struct DriftOptions
     {
-        std::size_t bins = 10;       // quantile bins per continuous feature
-        double smoothing = 0.5;      // pseudo-count added to every bin
-        double moderate_psi = 0.1;   // PSI from which a shift is moderate
-        double major_psi = 0.25;     // PSI from which a shift is major
-        std::size_t window = 0;      // live rows kept (the most recent); 0: every row since reset()
+        std::size_t bins = 10;        // quantile bins per continuous feature
+        double smoothing = 0.5;       // pseudo-count added to every bin
+        double moderate_psi = 0.1;    // PSI from which a shift is moderate
+        double major_psi = 0.25;      // PSI from which a shift is major
+        std::size_t window = 0;       // live rows kept (the most recent); 0: every row since reset()
+        std::size_t min_rows = 100;   // fewer live rows than this: PSI and KL are computed but no level is set
     };
 
     struct FeatureDrift
@@ -165,6 +167,7 @@ namespace xgrad::metrics
     struct DriftReport
     {
         std::size_t live_rows = 0;
+        bool enough_rows = false;             // live_rows >= min_rows: otherwise every level is none
         std::vector<FeatureDrift> features;   // one per input feature
         FeatureDrift predictions;             // the predicted class distribution
         double mean_feature_psi = 0;
@@ -238,12 +241,13 @@ namespace xgrad::metrics
         {
             DriftReport report;
             report.live_rows = options_.window > 0 ? window_.size() : live_rows_;
+            report.enough_rows = report.live_rows >= options_.min_rows;
             for (std::size_t j = 0; j < bins_.size(); ++j)
             {
                 const std::vector<double> reference = smoothed_proportions(reference_[j], options_.smoothing);
                 const std::vector<double> live = smoothed_proportions(live_[j], options_.smoothing);
                 FeatureDrift drift{population_stability_index(reference, live), kl_divergence(live, reference), {}};
-                drift.level = level_of(drift.psi);
+                drift.level = report.enough_rows ? level_of(drift.psi) : DriftLevel::none;
                 if (j + 1 == bins_.size())
                     report.predictions = drift;
                 else
@@ -254,7 +258,8 @@ namespace xgrad::metrics
                     report.major_features += drift.level == DriftLevel::major;
                 }
             }
-            report.overall = level_of(std::max(report.mean_feature_psi, report.predictions.psi));
+            report.overall = report.enough_rows ? level_of(std::max(report.mean_feature_psi, report.predictions.psi))
+                                                : DriftLevel::none;
             return report;
         }
 
