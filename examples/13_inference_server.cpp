@@ -393,9 +393,10 @@ namespace
                 if (!response.body.empty())
                     return;
                 const std::string message =
-                    response.status == 413
-                        ? "the request body is larger than " + std::to_string(max_body_bytes_) + " bytes"
+                    response.status == 413 ? "the request body is larger than " + std::to_string(max_body_bytes_) +
+                                                 " bytes (8192 when form-encoded: send Content-Type: application/json)"
                     : response.status == 404 ? "no endpoint " + request.method + " " + request.path
+                    : response.status == 400 ? "malformed HTTP request (a POST needs a Content-Length, -d '' with curl)"
                                              : "the request was refused (" + std::to_string(response.status) + ")";
                 response.set_content(serve::error_response(message), "application/json");
                 requests_.increment("endpoint=\"other\",code=\"" + std::to_string(response.status) + "\"");
