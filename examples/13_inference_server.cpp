@@ -297,10 +297,13 @@ namespace
             return false;
         }
 
-        // Serves `version` from now on: loaded first, then swapped in; requests in flight finish on the old one.
-        void swap_to(std::uint64_t version, httplib::Response& response)
+        // Serves `version` from now on: it is loaded first (a version that does not load changes nothing), then
+        // `change_store` records it in the store, then it is swapped in; requests in flight finish on the old one.
+        template <class ChangeStore>
+        void swap_to(std::uint64_t version, ChangeStore change_store, httplib::Response& response)
         {
             std::shared_ptr<Served> next = load(version);
+            change_store();
             std::atomic_store(&served_, next);
             answer(response, 200, json{{"version", version}}.dump());
         }
@@ -314,14 +317,13 @@ namespace
                 !body.at("version").is_number_unsigned())
                 return answer(response, 400, serve::error_response("the body must be {\"version\": <version number>}"));
             const std::uint64_t version = body.at("version").get<std::uint64_t>();
+            std::lock_guard<std::mutex> lock(admin_mutex_);
             const std::vector<std::uint64_t> versions = store_.manifest().versions;
             if (!std::binary_search(versions.begin(), versions.end(), version))
                 return answer(response, 404,
                               serve::error_response("the store has no version " + std::to_string(version)));
-            std::lock_guard<std::mutex> lock(admin_mutex_);
-            load(version);   // refused here if the version does not load, before production changes
-            store_.promote(version);
-            swap_to(version, response);
+            swap_to(
+                version, [&] { store_.promote(version); }, response);
         }
 
         void rollback(const httplib::Request& request, httplib::Response& response)
@@ -329,11 +331,14 @@ namespace
             if (!authorized(request, response))
                 return;
             std::lock_guard<std::mutex> lock(admin_mutex_);
-            swap_to(store_.rollback(), response);
+            const std::vector<std::uint64_t> history = store_.manifest().production;
+            if (history.size() < 2)
+                return answer(response, 409, serve::error_response("the store has no earlier production version"));
+            swap_to(
+                history[history.size() - 2], [&] { store_.rollback(); }, response);
         }
 
-        // Wraps a handler: its errors become JSON answers (400 for bad input, 409 for a rollback with nothing to
-        // go back to, 500 for a damaged store), and every request is counted and timed.
+        // Wraps a handler: its errors become JSON answers (400 for bad input, 500 for a damaged store), and every request is counted and timed.
         template <class Handler>
         httplib::Server::Handler handle(const std::string& endpoint, Handler handler)
         {
@@ -345,9 +350,7 @@ namespace
                 }
                 catch (const value_error& error)
                 {
-                    const std::string what = error.what();
-                    const bool conflict = what.find("no earlier production") != std::string::npos;
-                    answer(response, conflict ? 409 : 400, serve::error_response(what));
+                    answer(response, 400, serve::error_response(error.what()));
                 }
                 catch (const std::exception& error)
                 {

@@ -188,7 +188,7 @@ TEST_CASE("model store: a saver killed at random moments leaves the store readab
     store.promote(1);
     std::mt19937 rng(19);
     std::uniform_int_distribution<int> delay_us(0, 30000);
-    std::size_t versions_before = 1;
+    std::size_t versions_before = 1, staged_when_killed = 0, unlisted_when_killed = 0;
     for (int round = 2; round <= 16; ++round)
     {
         const pid_t saver = ::fork();
@@ -203,6 +203,14 @@ TEST_CASE("model store: a saver killed at random moments leaves the store readab
         int status = 0;
         REQUIRE(::waitpid(saver, &status, 0) == saver);
         INFO("round " << round);
+        for (const auto& entry : std::filesystem::directory_iterator(store.directory()))
+        {
+            const std::string name = entry.path().filename().string();
+            staged_when_killed += name.rfind(".saving.", 0) == 0;
+            const std::uint64_t number = io::detail::version_of_directory(name);
+            const auto listed = store.manifest().versions;
+            unlisted_when_killed += number != 0 && !std::binary_search(listed.begin(), listed.end(), number);
+        }
         const auto versions = store.list();   // the manifest reads, and names only complete versions
         CHECK(versions.size() >= versions_before);
         versions_before = versions.size();
@@ -211,11 +219,47 @@ TEST_CASE("model store: a saver killed at random moments leaves the store readab
         CHECK(store.load_production(model).version == 1);
         CHECK(value_of(model) == 1);
     }
+    // Where the kills landed: inside a version's writing (a staging directory left), or between its rename and
+    // the manifest (a version directory the manifest does not name); the other kills fell between saves.
+    MESSAGE(staged_when_killed << " kills left a staging directory, " << unlisted_when_killed
+                               << " an unlisted version, of 15");
     // The next save cleans up what the kills left and gets a fresh number.
     const std::uint64_t next = store.save(model_filled_with(5), metadata_for(5));
     CHECK(next > store.list()[store.list().size() - 2].version);
     for (const auto& entry : std::filesystem::directory_iterator(store.directory()))
         CHECK(entry.path().filename().string().rfind(".saving.", 0) != 0);
+    check_every_version_loads(store);
+}
+
+TEST_CASE("model store: each state a killed save can leave reads as the previous one, and the next save recovers")
+{
+    TempDir dir;
+    io::ModelStore store(dir.file("store"));
+    store.save(model_filled_with(1), metadata_for(1));
+    store.promote(1);
+    // Killed while writing the version: a partial staging directory. Killed after renaming it, before the
+    // manifest: a complete version directory the manifest does not name. Killed while writing the manifest: a
+    // named temporary of a process that has ended.
+    std::filesystem::create_directory(store.directory() + "/.saving.999999");
+    write_bytes(store.directory() + "/.saving.999999/model.safetensors", "partial");
+    std::filesystem::copy(store.version_path(1), store.version_path(2));
+    const pid_t ended = ::fork();   // a process that has ended, for the temporary's name
+    REQUIRE(ended >= 0);
+    if (ended == 0)
+        ::_exit(0);
+    REQUIRE(::waitpid(ended, nullptr, 0) == ended);
+    const std::string temporary = store.manifest_path() + ".tmp." + std::to_string(ended) + ".0";
+    write_bytes(temporary, "{\"format\": \"xgrad-mod");
+
+    CHECK(store.list().size() == 1);
+    nn::Sequential<float> model = model_filled_with(0);
+    CHECK(store.load_production(model).version == 1);
+    CHECK(value_of(model) == 1);
+
+    CHECK(store.save(model_filled_with(3), metadata_for(3)) == 3);   // 2 stays taken
+    CHECK(store.manifest().versions == std::vector<std::uint64_t>{1, 3});
+    CHECK_FALSE(std::filesystem::exists(store.directory() + "/.saving.999999"));
+    CHECK_FALSE(std::filesystem::exists(temporary));
     check_every_version_loads(store);
 }
 
