@@ -225,9 +225,9 @@ namespace
             response.set_content(body, type);
         }
 
-        void predict(const httplib::Request& request, httplib::Response& response)
+        void predict(const std::string& body, httplib::Response& response)
         {
-            const xt::xarray<float> inputs = serve::parse_predict_request(request.body, limits_);   // (n, 784)
+            const xt::xarray<float> inputs = serve::parse_predict_request(body, limits_);   // (n, 784)
             std::vector<std::future<Prediction>> pending;
             for (std::size_t n = 0; n < inputs.shape(0); ++n)
                 pending.push_back(batcher_.submit(xt::xarray<float>(xt::view(inputs, n, xt::all()))));
@@ -338,29 +338,60 @@ namespace
                 history[history.size() - 2], [&] { store_.rollback(); }, response);
         }
 
-        // Wraps a handler: its errors become JSON answers (400 for bad input, 500 for a damaged store), and every request is counted and timed.
+        // Runs `action` for a request to `endpoint`: its errors become JSON answers (400 for bad input, 500 for a
+        // damaged store), and every request is counted and timed.
+        template <class Action>
+        void counted(const std::string& endpoint, httplib::Response& response, Action action)
+        {
+            const auto start = std::chrono::steady_clock::now();
+            try
+            {
+                action();
+            }
+            catch (const value_error& error)
+            {
+                answer(response, 400, serve::error_response(error.what()));
+            }
+            catch (const std::exception& error)
+            {
+                answer(response, 500, serve::error_response(error.what()));
+            }
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            requests_.increment("endpoint=\"" + endpoint + "\",code=\"" + std::to_string(response.status) + "\"");
+            if (endpoint == "/predict")
+                latency_.observe(seconds);
+        }
+
         template <class Handler>
         httplib::Server::Handler handle(const std::string& endpoint, Handler handler)
         {
             return [this, endpoint, handler](const httplib::Request& request, httplib::Response& response) {
-                const auto start = std::chrono::steady_clock::now();
-                try
-                {
-                    handler(request, response);
-                }
-                catch (const value_error& error)
-                {
-                    answer(response, 400, serve::error_response(error.what()));
-                }
-                catch (const std::exception& error)
-                {
-                    answer(response, 500, serve::error_response(error.what()));
-                }
-                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                requests_.increment("endpoint=\"" + endpoint + "\",code=\"" + std::to_string(response.status) + "\"");
-                if (endpoint == "/predict")
-                    latency_.observe(seconds);
+                counted(endpoint, response, [&] { handler(request, response); });
             };
+        }
+
+        // POST /predict reads its body itself, whatever its Content-Type: httplib would parse a form-encoded body
+        // (curl's default for -d) and refuse one beyond 8 KB.
+        void predict_route(const httplib::ContentReader& read, httplib::Response& response)
+        {
+            std::string body;
+            bool too_large = false;
+            const bool complete = read([&](const char* data, std::size_t length) {
+                too_large = too_large || body.size() + length > max_body_bytes_;
+                if (!too_large)
+                    body.append(data, length);
+                return !too_large;
+            });
+            counted("/predict", response, [&] {
+                if (too_large || response.status == 413)
+                    answer(response, 413,
+                           serve::error_response("the request body is larger than " + std::to_string(max_body_bytes_) +
+                                                 " bytes"));
+                else if (!complete)
+                    answer(response, 400, serve::error_response("the request body could not be read"));
+                else
+                    predict(body, response);
+            });
         }
 
         void routes()
@@ -368,7 +399,8 @@ namespace
             server_.new_task_queue = [threads = options_.threads] { return new httplib::ThreadPool(threads); };
             server_.set_payload_max_length(max_body_bytes_);
             server_.set_keep_alive_max_count(1000);
-            server_.Post("/predict", handle("/predict", [this](const auto& q, auto& r) { predict(q, r); }));
+            server_.Post("/predict", [this](const httplib::Request&, httplib::Response& r,
+                                            const httplib::ContentReader& read) { predict_route(read, r); });
             server_.Get("/health", handle("/health", [this](const auto&, auto& r) {
                             answer(r, 200, json{{"status", "ok"}, {"version", current()->version}}.dump());
                         }));
@@ -396,8 +428,8 @@ namespace
                 if (!response.body.empty())
                     return;
                 const std::string message =
-                    response.status == 413 ? "the request body is larger than " + std::to_string(max_body_bytes_) +
-                                                 " bytes (8192 when form-encoded: send Content-Type: application/json)"
+                    response.status == 413
+                        ? "the request body is larger than " + std::to_string(max_body_bytes_) + " bytes"
                     : response.status == 404 ? "no endpoint " + request.method + " " + request.path
                     : response.status == 400 ? "malformed HTTP request (a POST needs a Content-Length, -d '' with curl)"
                                              : "the request was refused (" + std::to_string(response.status) + ")";
