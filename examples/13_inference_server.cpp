@@ -111,7 +111,10 @@ namespace
             train_and_store(store, images, labels, test_images, test_labels, 3, reference_count, 2);
         store.promote(second);
         std::cout << "version " << second << " is in production (rollback goes back to " << first << ")\n";
-        return 0;
+        const bool learned = store.metadata(second).metrics.at("test_accuracy") > 0.6;   // chance is 0.1
+        if (!learned)
+            std::cout << "the demo model did not learn (test accuracy at most 0.6)\n";
+        return learned ? 0 : 1;
     }
 
     // --- serving -----------------------------------------------------------------------------------------
