@@ -27,6 +27,10 @@
 #include <mutex>
 #include <numeric>
 #include <sstream>
+#include <thread>
+
+#include <pthread.h>
+#include <signal.h>
 
 #include <xgrad/xgrad.hpp>
 
@@ -119,6 +123,15 @@ namespace
 
     // --- serving -----------------------------------------------------------------------------------------
 
+    sigset_t serve_stop_signals()
+    {
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGINT);
+        sigaddset(&signals, SIGTERM);
+        return signals;
+    }
+
     // One version, ready to serve: its model, metadata and drift monitor (fitted on its reference sample).
     struct Served
     {
@@ -171,6 +184,14 @@ namespace
             }
             std::cout << "serving version " << current()->version << " on http://" << options_.host << ':' << port
                       << std::endl;
+            // SIGINT and SIGTERM (blocked in every thread, see main) stop the server: requests under way are
+            // answered, then listen_after_bind returns.
+            std::thread([this] {
+                sigset_t stop_signals = serve_stop_signals();
+                int signal_number = 0;
+                sigwait(&stop_signals, &signal_number);
+                server_.stop();
+            }).detach();
             return server_.listen_after_bind() ? 0 : 1;
         }
 
@@ -491,8 +512,13 @@ int main(int argc, char** argv)
     {
         if (train)
             return train_demo(options.store, data_directory, train_count);
+        // Before any thread starts, so that every thread inherits it: the stop signals wait for sigwait.
+        const sigset_t stop_signals = serve_stop_signals();
+        pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
         InferenceServer server(options);
-        return server.listen();
+        const int status = server.listen();
+        std::cout << "stopped" << std::endl;
+        return status;
     }
     catch (const std::exception& error)
     {

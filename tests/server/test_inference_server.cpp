@@ -98,11 +98,18 @@ namespace
             const auto train = data::load_mnist<float>(XGRAD_FASHION_MNIST, true);
             train_images = xt::reshape_view(xt::view(train.images, xt::range(1000, 1600)), {600, 784});
         }
-        ~Service()
+        ~Service() { stop(); }
+
+        // SIGTERM, then the server's exit status (-1 when it did not exit normally).
+        int stop()
         {
+            if (server == 0)
+                return -1;
             ::kill(server, SIGTERM);
             int status = 0;
             ::waitpid(server, &status, 0);
+            server = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
 
         httplib::Client client() const
@@ -316,3 +323,5 @@ TEST_CASE("8 clients x 500 requests: nothing lost, every answer right, a rollbac
     CHECK(metrics->body.find("xgrad_batch_size_bucket{le=\"+Inf\"}") != std::string::npos);
     CHECK(metrics->body.find("xgrad_model_version 2") != std::string::npos);
 }
+
+TEST_CASE("SIGTERM stops the server cleanly") { CHECK(service().stop() == 0); }
