@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A long run of one fuzz target (tests/fuzz/fuzz_TARGET.cpp) under libFuzzer, ASan and UBSan:
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
-# TARGET: safetensors, checkpoint, idx, idx_gzip, csv or bpe_vocabulary.  Builds the target with clang in
+# TARGET: safetensors, checkpoint, idx, idx_gzip, csv, bpe_vocabulary, model_store or predict_request.  Builds the target with clang in
 # build-fuzz/ (needs clang and libclang-rt-14-dev, which it installs when missing), starts from the committed
 # corpus and the regression inputs, and keeps what it discovers in build-fuzz/corpus/TARGET (the committed
 # corpus is not touched).  A finding is written as build-fuzz/crash-* (or leak-*, oom-*, timeout-*) and the script fails;

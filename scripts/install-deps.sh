@@ -13,6 +13,7 @@ packages=(
     dataset-fashion-mnist wamerican            # the examples' data: Fashion-MNIST, /usr/share/dict/words
     libxtensor-blas-dev liblapack-dev libblas-dev  # xgrad::linalg: PCA's eigensolver (LAPACK through xtensor-blas)
     libopenmpi-dev openmpi-bin                 # data-parallel training (xgrad::distributed): Open MPI, mpirun
+    libcpp-httplib-dev                         # the inference server example (13) and its test (optional)
     "$@"
 )
 

@@ -235,9 +235,52 @@ def write_bpe_vocabulary():
           bpe_vocabulary([], [], vocab_size=257).replace(b'"merges":[]', b'"merges":[' + nested.encode() + b']'))
 
 
+# --- model store manifests and metadata, predict requests -------------------------------------------------
+
+def manifest(versions, production, **changes):
+    return json.dumps(dict({"format": "xgrad-model-store", "versions": versions, "production": production},
+                           **changes)).encode()
+
+
+def write_model_store():
+    corpus = folder("corpus", "model_store")
+    write(corpus, "two_versions_one_promoted", manifest([1, 2], [2]))
+    write(corpus, "promoted_twice", manifest([1, 2], [1, 2]))
+    write(corpus, "metadata", json.dumps({"metrics": {"accuracy": 0.9}, "data_fingerprint": "sha256:0",
+                                          "architecture": "Linear", "tags": {"a": "b"},
+                                          "created": "2026-01-01T00:00:00Z"}).encode())
+    regressions = folder("regressions", "model_store")
+    write(regressions, "version_fraction", manifest([1, 1.5], []))
+    write(regressions, "version_negative", manifest([-1], []))
+    write(regressions, "version_beyond_2_pow_64", b'{"format": "xgrad-model-store", "versions": [18446744073709551616],'
+                                                  b' "production": []}')
+    write(regressions, "production_unknown", manifest([1, 2], [3]))
+    write(regressions, "versions_unordered", manifest([2, 1], [1]))
+    write(regressions, "version_without_directory", manifest([1, 2, 3], [3]))
+    write(regressions, "truncated", manifest([1, 2], [2])[:-5])
+    write(regressions, "nested_deeply", b"[" * 100000)
+    write(regressions, "metric_not_a_number", json.dumps({"metrics": {"accuracy": "high"}, "data_fingerprint": "",
+                                                         "architecture": "", "tags": {}, "created": ""}).encode())
+
+
+def write_predict_request():
+    corpus = folder("corpus", "predict_request")
+    write(corpus, "one_input", b'{"input": [0, 0.25, 0.5, 1]}')
+    write(corpus, "batch", b'{"inputs": [[0, 0.25, 0.5, 1], [1, 1, 1, 1e-3]]}')
+    regressions = folder("regressions", "predict_request")
+    write(regressions, "too_many_inputs", b'{"inputs": [[0,0,0,0], [0,0,0,0], [0,0,0,0], [0,0,0,0]]}')
+    write(regressions, "value_overflows_double", b'{"input": [0, 1e999, 0, 0]}')
+    write(regressions, "value_out_of_range", b'{"input": [0, 1.5, 0, 0]}')
+    write(regressions, "string_value", b'{"input": [0, "1", 0, 0]}')
+    write(regressions, "nested_deeply", b'{"input": ' + b"[" * 100000)
+    write(regressions, "both_fields", b'{"input": [0, 0, 0, 0], "inputs": [[0, 0, 0, 0]]}')
+
+
 if __name__ == "__main__":
     write_safetensors()
     write_checkpoints()
     write_idx()
     write_csv()
     write_bpe_vocabulary()
+    write_model_store()
+    write_predict_request()

@@ -2,4 +2,5 @@
 #pragma once
 
 #include "metrics/classification.hpp"
+#include "metrics/drift.hpp"
 #include "metrics/regression.hpp"

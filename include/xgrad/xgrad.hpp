@@ -36,6 +36,7 @@
 #include "metrics.hpp"
 #include "nn.hpp"
 #include "optim.hpp"
+#include "serve.hpp"
 #include "text.hpp"
 #include "train.hpp"
 #include "viz.hpp"

@@ -20,6 +20,8 @@ XGRAD_FUZZ_ENTRY(idx)
 XGRAD_FUZZ_ENTRY(idx_gzip)
 XGRAD_FUZZ_ENTRY(csv)
 XGRAD_FUZZ_ENTRY(bpe_vocabulary)
+XGRAD_FUZZ_ENTRY(model_store)
+XGRAD_FUZZ_ENTRY(predict_request)
 
 namespace
 {
@@ -54,7 +56,9 @@ TEST_CASE("fuzz inputs replay without a finding")
                                                              {"idx", xgrad_fuzz_idx},
                                                              {"idx_gzip", xgrad_fuzz_idx_gzip},
                                                              {"csv", xgrad_fuzz_csv},
-                                                             {"bpe_vocabulary", xgrad_fuzz_bpe_vocabulary}};
+                                                             {"bpe_vocabulary", xgrad_fuzz_bpe_vocabulary},
+                                                             {"model_store", xgrad_fuzz_model_store},
+                                                             {"predict_request", xgrad_fuzz_predict_request}};
     for (const auto& target : targets)   // no structured binding: INFO captures it in a lambda
     {
         INFO("target " << target.first);
