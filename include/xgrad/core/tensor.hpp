@@ -23,6 +23,7 @@
 #include "anomaly.hpp"
 #include "hooks.hpp"
 #include "memory.hpp"
+#include "op_attributes.hpp"
 #include "types.hpp"
 
 // Compiled mode: the SIMD alignment of xtensor's arrays is part of their type, so a program must be compiled
@@ -124,6 +125,7 @@ namespace xgrad
             bool graph_released = false;   // backward ran through this node without retain_graph
             const char* op = "leaf";       // the op that produced the value (a string literal: no allocation per node)
             std::string name;              // an optional label, shown in printed graphs and traces
+            std::shared_ptr<const OpAttributes> attributes;   // only under RecordOpAttributes (op_attributes.hpp)
             std::vector<Tensor<T>> parents;
             BackwardFn<T> backward;
             HookRegistry<GradientHook<T>> gradient_hooks;
@@ -361,6 +363,16 @@ namespace xgrad
             node.backward = [rule = std::forward<Backward>(backward)](const Tensor<T>& dout, const Tensor<T>&) {
                 return rule(dout);
             };
+        return result;
+    }
+
+    // Attaches the attributes `make()` returns to the node of `result`, only while RecordOpAttributes is alive
+    // (`make` is not called otherwise): the exporter's record of an op's stride, dims or ids.
+    template <class T, class Make>
+    Tensor<T> record_attributes(Tensor<T> result, Make&& make)
+    {
+        if (is_recording_op_attributes())
+            result.node()->attributes = std::make_shared<const OpAttributes>(make());
         return result;
     }
 
