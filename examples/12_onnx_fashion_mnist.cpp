@@ -34,7 +34,7 @@ using namespace xgrad;
 namespace
 {
     // A shell word: the text in single quotes, each quote in it closed, escaped and reopened.
-    std::string quoted(const std::string& text)
+    std::string shell_word(const std::string& text)
     {
         std::string word = "'";
         for (const char c : text)
@@ -128,8 +128,8 @@ int main(int argc, char** argv)
     // ONNX Runtime's, from the file alone.
     const std::string images_path = out_dir + "/test_images.f32", scores_path = out_dir + "/onnx_scores.f32";
     write_floats(images_path, images);
-    const std::string command = quoted(node) + " " + quoted(runner) + " run " + quoted(model_path) + " " +
-                                quoted(images_path) + " " + std::to_string(count) + ",1,28,28 " + quoted(scores_path);
+    const std::string command = shell_word(node) + " " + shell_word(runner) + " run " + shell_word(model_path) + " " +
+                                shell_word(images_path) + " " + std::to_string(count) + ",1,28,28 " + shell_word(scores_path);
     if (std::system(command.c_str()) != 0)
     {
         std::cerr << "ONNX Runtime failed: " << command << '\n';
