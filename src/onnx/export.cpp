@@ -50,35 +50,24 @@ namespace xgrad::io
             std::vector<Tensor<float>> inputs;
         };
 
-        // The tensors the translation of `node` reads: its parents, but for an embedding (the weight its rows
-        // came from and the ids, not the rows) and a recurrence started from zeros (no initial state).
-        std::vector<const Node*> translated_inputs(const Node& node);
+        // A node that stands for a composite op (core/tensor.hpp, record_composite): its first input is the
+        // composite's result, which the translation does not read; the others are the composite's inputs.
+        bool is_composite(const Node& node) { return node.attributes && node.attributes->has("composite"); }
 
-        const Node* embedding_table(const Node& node)   // node: "embedding"; rows = reshape(index_select(weight))
-        {
-            const Node* rows = node.parents.at(0).node().get();
-            while (rows->op != std::string("index_select"))
-            {
-                if (rows->parents.empty())
-                    fail("embedding: the rows do not come from an index_select of a weight table");
-                rows = rows->parents[0].node().get();
-            }
-            return rows->parents.at(0).node().get();
-        }
-
+        // A constant of zeros: the initial state a recurrent layer makes when it is given none.
         bool is_zero_constant(const Tensor<float>& t)
         {
             return t.is_leaf() && !t.requires_grad() &&
                    std::all_of(t.value().begin(), t.value().end(), [](float v) { return v == 0.0f; });
         }
 
+        // The tensors the translation of `node` reads: its parents, but for a composite (not its result) and a
+        // recurrence started from zeros (no initial state).
         std::vector<const Node*> translated_inputs(const Node& node)
         {
             const std::string op = node.op;
-            if (op == "embedding")
-                return {embedding_table(node), node.parents.at(1).node().get()};
             std::vector<const Node*> inputs;
-            for (std::size_t i = 0; i < node.parents.size(); ++i)
+            for (std::size_t i = is_composite(node) ? 1 : 0; i < node.parents.size(); ++i)
             {
                 const bool initial_state =
                     op == "recurrence" && (i == 1 || (i == 3 && attributes_of(node).integer("cell") ==
@@ -549,14 +538,20 @@ namespace xgrad::io
                     inputs.push_back(input(next));
                 return emit("LayerNormalization", inputs, both(integer("axis", -k), real("epsilon", a.real("eps"))));
             }
-            if (op == "embedding")
+            if (op == "embedding")   // composite (weight, ids)
+                return emit("Gather", {input(1), emit("Cast", {input(2)}, integer("to", onnx::TensorProto::INT64))},
+                            integer("axis", 0));
+            if (op == "batch_norm")   // composite (input, running_mean, running_var, [weight], [bias]), eval
             {
-                const std::string ids =
-                    emit("Cast", {name(node_->parents.at(1).node().get())}, integer("to", onnx::TensorProto::INT64));
-                return emit("Gather", {name(embedding_table(*node_)), ids}, integer("axis", 0));
+                const auto& a = attributes_of(*node_);
+                const Ints affine = a.ints("affine");
+                const std::size_t channels = input_shape(1)[1];
+                std::size_t next = 4;
+                const std::string scale = affine[0] ? input(next++) : constant(xt::ones<float>({channels}));
+                const std::string shift = affine[1] ? input(next) : constant(xt::zeros<float>({channels}));
+                return emit("BatchNormalization", {input(1), scale, shift, input(2), input(3)},
+                            real("epsilon", a.real("eps")));
             }
-            if (op == "embedding_padding")
-                return emit("Identity", {input(0)});
             if (op == "recurrence")
                 return translate_recurrence();
             fail("op '" + op + "' has no ONNX mapping");

@@ -376,6 +376,29 @@ namespace xgrad
         return result;
     }
 
+    // While RecordOpAttributes is alive, passes the result of a composite op (one built from other ops) through
+    // one more node, `op`, whose inputs are the result and then the composite's own inputs, so that a graph
+    // walker (the ONNX exporter) can write the composite as one node (BatchNormalization) instead of its parts:
+    //   y = result   =>  dL/dresult = dL/dy, and nothing to the other inputs (they get theirs through result)
+    template <class T, class Make>
+    Tensor<T> record_composite(const char* op, const Tensor<T>& result, std::vector<Tensor<T>> inputs, Make&& make)
+    {
+        if (!is_recording_op_attributes())
+            return result;
+        inputs.insert(inputs.begin(), result);
+        const std::size_t count = inputs.size();
+        Tensor<T> marked = make_result<T>(op, xt::xarray<T>(result.value()), std::move(inputs),
+                                          [count](const Tensor<T>& dout) -> Grads<T> {
+                                              Grads<T> grads(count);
+                                              grads[0] = dout;
+                                              return grads;
+                                          });
+        OpAttributes attributes = make();
+        attributes.set_int("composite", 1);
+        marked.node()->attributes = std::make_shared<const OpAttributes>(std::move(attributes));
+        return marked;
+    }
+
     // A constant (no gradient) with the given value: masks and other non-differentiable factors.
     template <class T>
     Tensor<T> constant(xt::xarray<T> value)

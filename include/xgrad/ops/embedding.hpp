@@ -64,35 +64,22 @@ namespace xgrad
                               [keep](const Tensor<T>& dout) -> Grads<T> { return {mul(dout, constant<T>(keep))}; });
     }
 
-    namespace detail
-    {
-        // While op attributes are recorded (an export), the rows picked by ids held in a tensor pass through one
-        // more node whose inputs are the rows and the ids, so that the graph shows which tensor chose them:
-        //   y = rows   =>  dL/drows = dL/dy, and the ids get no gradient
-        template <class T>
-        Tensor<T> rows_picked_by(const Tensor<T>& rows, const Tensor<T>& ids)
-        {
-            if (!is_recording_op_attributes())
-                return rows;
-            return make_result<T>("embedding", xt::xarray<T>(rows.value()), {rows, ids},
-                                  [](const Tensor<T>& dout) -> Grads<T> {
-                                      return {dout, Tensor<T>()};
-                                  });
-        }
-    }
-
-    // Ids stored in a tensor: whole numbers, anything else is a value_error.
+    // Ids stored in a tensor: whole numbers, anything else is a value_error.  While op attributes are recorded
+    // (an export), the rows are marked as an "embedding" of (weight, ids), so that the graph shows which tensor
+    // chose them (core/tensor.hpp, record_composite).
     template <class T>
     Tensor<T> embedding(const Tensor<T>& ids, const Tensor<T>& weight)
     {
-        return detail::rows_picked_by(embedding(detail::indices_from(ids.value(), "embedding"), weight), ids);
+        return record_composite("embedding", embedding(detail::indices_from(ids.value(), "embedding"), weight),
+                                {weight, ids}, [] { return OpAttributes(); });
     }
 
     template <class T>
     Tensor<T> embedding(const Tensor<T>& ids, const Tensor<T>& weight, std::int64_t padding_idx)
     {
-        return detail::rows_picked_by(embedding(detail::indices_from(ids.value(), "embedding"), weight, padding_idx),
-                                      ids);
+        return record_composite("embedding",
+                                embedding(detail::indices_from(ids.value(), "embedding"), weight, padding_idx),
+                                {weight, ids}, [] { return OpAttributes(); });
     }
 }
 

@@ -163,7 +163,18 @@ namespace xgrad
         }
         if (weight.defined())
             y = mul(y, per_channel(weight));
-        return bias.defined() ? add(y, per_channel(bias)) : y;
+        if (bias.defined())
+            y = add(y, per_channel(bias));
+        if (training)
+            return y;
+        // Evaluation is one ONNX BatchNormalization: the exporter reads this node, not the arithmetic above.
+        std::vector<Tensor<T>> inputs{input, running_mean, running_var};
+        for (const Tensor<T>& affine : {weight, bias})
+            if (affine.defined())
+                inputs.push_back(affine);
+        return record_composite("batch_norm", y, std::move(inputs), [&] {
+            return OpAttributes().set_ints("affine", {weight.defined(), bias.defined()}).set_real("eps", eps);
+        });
     }
 
     // y = (x - mean) / sqrt(var + eps) · weight[c] + bias[c], the statistics of each sample over each of
