@@ -134,6 +134,35 @@ namespace
         std::shared_ptr<nn::Linear<float>> head;
     };
 
+    // The ops the layers above do not use: a strided, dilated, grouped convolution, padded max pooling, global
+    // average pooling, clamp, max and min over dims, where, index_select, layer_norm without affine parameters,
+    // broadcasting.  (N, 2, 9, 9) -> (N, 23)
+    class AssortedOpsModel : public nn::Module<float>
+    {
+    public:
+        AssortedOpsModel()
+        {
+            conv = register_module(
+                "conv", nn::Conv2d<float>(2, 4, 3, nn::Conv2dOptions().stride(2).padding(2).dilation(2).groups(2)));
+        }
+        Tensor<float> forward(const Tensor<float>& x) override
+        {
+            const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.shape(0));
+            const Tensor<float> pooled = max_pool2d((*conv)(x), 3, 2, 1);                                // (N, 4, 3, 3)
+            const Tensor<float> average = reshape(adaptive_avg_pool2d(pooled, 1), {n, 4});               // (N, 4)
+            const Tensor<float> peak = max(pooled, Dims{2, 3});                                          // (N, 4)
+            const Tensor<float> low = min(pooled, Dims{1});                                              // (N, 3, 3)
+            const xt::xarray<bool> first_two{{true, true, false, false}};                                // (1, 4)
+            const Tensor<float> mixed = xgrad::where(first_two, clamp(average, -0.1f, 0.1f), peak);      // (N, 4)
+            const Tensor<float> picked = layer_norm(index_select(mixed, 1, IndexArray{3, 0, 0}), {3});   // (N, 3)
+            const Tensor<float> spread = broadcast_to(unsqueeze(picked, 1), {x.shape(0), 2, 3});         // (N, 2, 3)
+            return cat({reshape(spread, {n, 6}), reshape(low, {n, 9}), abs(mixed), exp(neg(peak))}, 1);   // (N, 23)
+        }
+        std::string type_name() const override { return "AssortedOpsModel"; }
+
+        std::shared_ptr<nn::Conv2d<float>> conv;
+    };
+
     Tensor<float> normal_input(Shape shape, std::uint64_t seed)
     {
         Generator generator(seed);
@@ -174,6 +203,13 @@ TEST_CASE("export_onnx writes the MLP, the CNN, the char transformer and the rec
         export_and_record("char_transformer", transformer, called(transformer), [](std::size_t batch) {
             Generator generator(20 + batch);
             return std::vector{Tensor<float>(xt::cast<float>(randint(0, 11, {batch, 8}, generator)))};
+        });
+    }
+    SUBCASE("assorted ops: grouped dilated strided conv, pools, clamp, max, min, where, index_select, layer_norm")
+    {
+        AssortedOpsModel model;
+        export_and_record("assorted_ops", model, called(model), [](std::size_t batch) {
+            return std::vector{normal_input({batch, 2, 9, 9}, 60 + batch)};
         });
     }
     SUBCASE("a Transformer decoder layer: two inputs, a causal mask on the target")
