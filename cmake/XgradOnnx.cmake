@@ -6,6 +6,9 @@ find_package(ONNX CONFIG QUIET)
 if(Protobuf_FOUND AND TARGET onnx_proto)
     add_library(xgrad_onnx STATIC ${PROJECT_SOURCE_DIR}/src/onnx/export.cpp)
     add_library(xgrad::onnx ALIAS xgrad_onnx)
+    if(NOT XGRAD_IS_TOP_LEVEL)   # a parent project builds it only when one of its targets links it
+        set_target_properties(xgrad_onnx PROPERTIES EXCLUDE_FROM_ALL ON)
+    endif()
     target_link_libraries(xgrad_onnx PUBLIC ${XGRAD_PROJECT_LIBRARY} PRIVATE onnx_proto protobuf::libprotobuf)
     set(XGRAD_HAS_ONNX ON)
     # ONNX Runtime, for the checks and example 12: node and onnxruntime-node in tests/onnx/node_modules.
