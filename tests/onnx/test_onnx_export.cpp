@@ -42,10 +42,18 @@ namespace
         return cases;
     }
 
+    // Each model's parameters, by state-dict name, with their shapes: check_onnx.py finds them as initializers.
+    nlohmann::json& manifest_parameters()
+    {
+        static nlohmann::json parameters = nlohmann::json::object();
+        return parameters;
+    }
+
     void write_manifest()
     {
-        std::ofstream(models_dir / "manifest.json")
-            << nlohmann::json{{"tolerance", 1e-5}, {"cases", manifest_cases()}}.dump(1);
+        const nlohmann::json manifest{
+            {"tolerance", 1e-5}, {"cases", manifest_cases()}, {"parameters", manifest_parameters()}};
+        std::ofstream(models_dir / "manifest.json") << manifest.dump(1);
     }
 
     // Exports `module` with the batch of `make_inputs(2)`, runs it at batch sizes 2 and 5, and records both runs.
@@ -56,6 +64,8 @@ namespace
         const std::string model_file = name + ".onnx";
         io::export_onnx(module, forward, make_inputs(2), (models_dir / model_file).string());
         CHECK(fs::file_size(models_dir / model_file) > 0);
+        for (const auto& [parameter, tensor] : module.named_parameters())
+            manifest_parameters()[model_file][parameter] = tensor.shape();
         for (const std::size_t batch : {std::size_t(2), std::size_t(5)})
         {
             const std::vector<Tensor<float>> inputs = make_inputs(batch);
