@@ -406,8 +406,8 @@ namespace xgrad::io
             if (op == "index_select")
             {
                 const auto& a = attributes_of(*node_);
-                const auto& index = a.ints("index");
-                return emit("Gather", {input(0), int64_vector(index)}, integer("axis", a.integer("dim")));
+                require_static(0, static_cast<std::size_t>(a.integer("dim")), "picking rows");
+                return emit("Gather", {input(0), int64_vector(a.ints("index"))}, integer("axis", a.integer("dim")));
             }
             if (op == "gather")
             {

@@ -285,6 +285,14 @@ TEST_CASE("export_onnx refuses what it cannot write, with a typed error")
         io::export_onnx(linear, with_batch_constant, {x}, path, fixed);
         CHECK(fs::file_size(path) > 0);
     }
+    SUBCASE("rows picked from the batch dim")
+    {
+        const io::OnnxForward first_row = [&linear](const std::vector<Tensor<float>>& inputs) {
+            return std::vector<Tensor<float>>{index_select(linear(inputs[0]), 0, IndexArray{0})};
+        };
+        CHECK_THROWS_WITH_AS(io::export_onnx(linear, first_row, {x}, path), doctest::Contains("holds the batch"),
+                             value_error);
+    }
     SUBCASE("the LSTM's cell state read at every step")
     {
         nn::LSTM<float> lstm(4, 3);
