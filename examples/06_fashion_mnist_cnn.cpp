@@ -22,6 +22,7 @@
 #include <xgrad/xgrad.hpp>
 
 #include "command_line.hpp"
+#include "fashion_cnn.hpp"
 
 using namespace xgrad;
 
@@ -29,16 +30,6 @@ namespace
 {
     const std::vector<std::string> class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-    // (N, 1, 28, 28) -> (N, 10) class scores.
-    nn::Sequential<float> make_model()
-    {
-        const auto same = nn::Conv2dOptions().padding(1);
-        return nn::Sequential<float>(nn::Conv2d(1, 32, 3, same), nn::ReLU(), nn::MaxPool2d(2),   // (N, 32, 14, 14)
-                                     nn::Conv2d(32, 64, 3, same), nn::ReLU(), nn::MaxPool2d(2),  // (N, 64, 7, 7)
-                                     nn::Flatten(), nn::Linear(64 * 7 * 7, 128), nn::ReLU(), nn::Dropout(0.5),
-                                     nn::Linear(128, 10));
-    }
 
     // The rows of a set at `indices`, as a dataset.
     data::TensorDataset<float> rows(const data::ImageSet<float>& set, const std::vector<std::size_t>& indices)
@@ -84,7 +75,7 @@ int main(int argc, char** argv)
               << ", testing on " << test_set.size() << "; " << get_num_threads() << " threads\n";
 
     manual_seed(42);
-    nn::Sequential<float> model = make_model();
+    nn::Sequential<float> model = fashion_cnn::make_model();
     std::cout << model.summary();
     optim::Adam<float> optimizer(model.parameters(), optim::AdamOptions(lr));
     data::DataLoader<float> train_loader(train_set, {batch_size, true, false, 7});

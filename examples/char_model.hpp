@@ -96,7 +96,12 @@ namespace char_model
             const Tensor<float> x = positions->forward(embedding->forward(ids));   // (B, T, d_model)
             return head->forward(encoder->forward(x, std::nullopt, std::nullopt, /*is_causal=*/true));
         }
-        Tensor<float> forward(const Tensor<float>& ids) override { return embedding->forward(ids); }
+        // The same with the ids in a tensor (whole numbers), which a recorded graph shows as its input (ONNX export).
+        Tensor<float> forward(const Tensor<float>& ids) override
+        {
+            const Tensor<float> x = positions->forward(embedding->forward(ids));   // (B, T, d_model)
+            return head->forward(encoder->forward(x, std::nullopt, std::nullopt, /*is_causal=*/true));
+        }
         std::string type_name() const override { return "CharTransformer"; }
 
         std::shared_ptr<nn::Embedding<float>> embedding;

@@ -14,8 +14,21 @@ packages=(
     libxtensor-blas-dev liblapack-dev libblas-dev  # xgrad::linalg: PCA's eigensolver (LAPACK through xtensor-blas)
     libopenmpi-dev openmpi-bin                 # data-parallel training (xgrad::distributed): Open MPI, mpirun
     libcpp-httplib-dev                         # the inference server example (13) and its test (optional)
+    libonnx-dev libprotobuf-dev                # ONNX export (xgrad::onnx): the ONNX project's protobuf messages
+    python3-onnx nodejs                        # its checks: onnx.checker, and node for ONNX Runtime (below)
     "$@"
 )
+command -v npm >/dev/null || packages+=(npm)   # a nodejs from elsewhere may bring its own npm
+
+# ONNX Runtime for the ONNX export's check, from npm into tests/onnx/node_modules (the version package-lock.json
+# pins). --ignore-scripts: its CPU binaries ship in the package; its install script only fetches GPU parts.
+install_onnxruntime() {
+    local dir
+    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/onnx"
+    [[ -f "$dir/node_modules/onnxruntime-node/package.json" ]] && return 0
+    echo "install-deps: installing onnxruntime-node into tests/onnx/node_modules"
+    npm ci --ignore-scripts --no-audit --no-fund --prefix "$dir"
+}
 
 missing=()
 for package in "${packages[@]}"; do
@@ -25,6 +38,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     echo "install-deps: all ${#packages[@]} packages are installed"
+    install_onnxruntime
     exit 0
 fi
 
@@ -41,3 +55,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_onnxruntime

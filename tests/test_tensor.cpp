@@ -306,6 +306,30 @@ TEST_CASE("broadcast_shapes, broadcast_to and sum_to")
     CHECK(gradcheck([](const std::vector<Tensor<double>>& in) { return sum_to(in[0], {1, 2}); }, {m}));
 }
 
+TEST_CASE("ops attach their attributes only under RecordOpAttributes, and the graph's numbers stay the same")
+{
+    const Tensor<double> x(xt::xarray<double>{{1., -2., 3.}, {0.5, 4., -1.}}, true);
+    Tensor<double> ids(xt::xarray<double>{{2., 0.}});
+    const Tensor<double> table(xt::xarray<double>{{1., 2.}, {3., 4.}, {5., 6.}}, true);
+    CHECK(softmax(x, 1).node()->attributes == nullptr);   // training never allocates them
+    CHECK(embedding(ids, table).op_name() == "reshape");
+    {
+        RecordOpAttributes recording;
+        const Tensor<double> y = softmax(x, -1);
+        REQUIRE(y.node()->attributes != nullptr);
+        CHECK(y.node()->attributes->integer("dim") == 1);
+        CHECK_THROWS_AS(y.node()->attributes->real("dim"), value_error);
+        // The ids in a tensor become an input of the node that picks the rows; gradients are unchanged.
+        ids.requires_grad_(true);
+        const Tensor<double> rows = embedding(ids, table);
+        CHECK(rows.op_name() == "embedding");
+        CHECK(rows.parents().at(2).node() == ids.node());
+        CHECK(gradcheck([&ids](const std::vector<Tensor<double>>& in) { return embedding(ids, in[0]); }, {table}));
+        ids.requires_grad_(false);
+    }
+    CHECK_FALSE(is_recording_op_attributes());
+}
+
 #if defined(__GLIBC__) && !XGRAD_TEST_ADDRESS_SANITIZER   // ASan replaces malloc: nothing to tune
 #include <sys/resource.h>
 

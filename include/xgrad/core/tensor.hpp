@@ -23,6 +23,7 @@
 #include "anomaly.hpp"
 #include "hooks.hpp"
 #include "memory.hpp"
+#include "op_attributes.hpp"
 #include "types.hpp"
 
 // Compiled mode: the SIMD alignment of xtensor's arrays is part of their type, so a program must be compiled
@@ -124,6 +125,7 @@ namespace xgrad
             bool graph_released = false;   // backward ran through this node without retain_graph
             const char* op = "leaf";       // the op that produced the value (a string literal: no allocation per node)
             std::string name;              // an optional label, shown in printed graphs and traces
+            std::shared_ptr<const OpAttributes> attributes;   // only under RecordOpAttributes (op_attributes.hpp)
             std::vector<Tensor<T>> parents;
             BackwardFn<T> backward;
             HookRegistry<GradientHook<T>> gradient_hooks;
@@ -362,6 +364,39 @@ namespace xgrad
                 return rule(dout);
             };
         return result;
+    }
+
+    // Attaches the attributes `make()` returns to the node of `result`, only while RecordOpAttributes is alive
+    // (`make` is not called otherwise): the exporter's record of an op's stride, dims or ids.
+    template <class T, class Make>
+    Tensor<T> record_attributes(Tensor<T> result, Make&& make)
+    {
+        if (is_recording_op_attributes())
+            result.node()->attributes = std::make_shared<const OpAttributes>(make());
+        return result;
+    }
+
+    // While RecordOpAttributes is alive, passes the result of a composite op (one built from other ops) through
+    // one more node, `op`, whose inputs are the result and then the composite's own inputs, so that a graph
+    // walker (the ONNX exporter) can write the composite as one node (BatchNormalization) instead of its parts:
+    //   y = result   =>  dL/dresult = dL/dy, and nothing to the other inputs (they get theirs through result)
+    template <class T, class Make>
+    Tensor<T> record_composite(const char* op, const Tensor<T>& result, std::vector<Tensor<T>> inputs, Make&& make)
+    {
+        if (!is_recording_op_attributes())
+            return result;
+        inputs.insert(inputs.begin(), result);
+        const std::size_t count = inputs.size();
+        Tensor<T> marked = make_result<T>(op, xt::xarray<T>(result.value()), std::move(inputs),
+                                          [count](const Tensor<T>& dout) -> Grads<T> {
+                                              Grads<T> grads(count);
+                                              grads[0] = dout;
+                                              return grads;
+                                          });
+        OpAttributes attributes = make();
+        attributes.set_int("composite", 1);
+        marked.node()->attributes = std::make_shared<const OpAttributes>(std::move(attributes));
+        return marked;
     }
 
     // A constant (no gradient) with the given value: masks and other non-differentiable factors.

@@ -43,7 +43,7 @@ namespace xgrad::nn
         // Ids stored in a tensor (whole numbers; anything else is a value_error).
         Tensor<T> forward(const Tensor<T>& ids) override
         {
-            return forward(xgrad::detail::indices_from(ids.value(), "Embedding"));
+            return padding_idx_ ? embedding(ids, weight, *padding_idx_) : embedding(ids, weight);
         }
         Tensor<T> operator()(const IndexArray& indices) { return forward(indices); }
         using Module<T>::operator();

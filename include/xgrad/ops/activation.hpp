@@ -33,11 +33,13 @@ namespace xgrad
     Tensor<T> leaky_relu(const Tensor<T>& x, detail::non_deduced_t<T> negative_slope = T(0.01))
     {
         XGRAD_PROFILE_OP("leaky_relu");
-        return make_result<T>("leaky_relu", xt::where(x.value() > T(0), x.value(), negative_slope * x.value()), {x},
-                              [x, negative_slope](const Tensor<T>& dout) -> Grads<T> {
-                                  xt::xarray<T> slope = xt::where(x.value() > T(0), T(1), negative_slope);
-                                  return {mul(dout, constant<T>(std::move(slope)))};
-                              });
+        const Tensor<T> result =
+            make_result<T>("leaky_relu", xt::where(x.value() > T(0), x.value(), negative_slope * x.value()), {x},
+                           [x, negative_slope](const Tensor<T>& dout) -> Grads<T> {
+                               xt::xarray<T> slope = xt::where(x.value() > T(0), T(1), negative_slope);
+                               return {mul(dout, constant<T>(std::move(slope)))};
+                           });
+        return record_attributes(result, [&] { return OpAttributes().set_real("negative_slope", negative_slope); });
     }
 
     // y = 1 / (1 + exp(-x))   =>  dL/dx = dL/dy * y * (1 - y)
@@ -75,11 +77,14 @@ namespace xgrad
         xt::xarray<T> scaled = beta * v;
         xt::xarray<T> value = xt::where(scaled > threshold, v,
                                         (xt::log1p(xt::exp(-xt::abs(scaled))) + xt::maximum(scaled, T(0))) / beta);
-        return make_result<T>("softplus", std::move(value), {x}, [x, beta, threshold](const Tensor<T>& dout) -> Grads<T> {
-            xt::xarray<bool> linear = beta * x.value() > threshold;
-            // Qualified: unqualified, argument-dependent lookup picks xt::where (a better match) and fails.
-            return {mul(dout, xgrad::where(linear, T(1), sigmoid(mul(x, beta))))};
-        });
+        const Tensor<T> result =
+            make_result<T>("softplus", std::move(value), {x}, [x, beta, threshold](const Tensor<T>& dout) -> Grads<T> {
+                xt::xarray<bool> linear = beta * x.value() > threshold;
+                // Qualified: unqualified, argument-dependent lookup picks xt::where (a better match) and fails.
+                return {mul(dout, xgrad::where(linear, T(1), sigmoid(mul(x, beta))))};
+            });
+        return record_attributes(
+            result, [&] { return OpAttributes().set_real("beta", beta).set_real("threshold", threshold); });
     }
 
     // The two forms of GELU: torch's `approximate` argument, "none" (exact) or "tanh".
@@ -139,9 +144,11 @@ namespace xgrad
     {
         XGRAD_PROFILE_OP("softmax");
         const std::size_t d = x.normalize_dim(dim, "softmax");
-        return make_result("softmax", kernels::softmax(x.value(), d), {x}, [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
-            return {mul(out, sub(dout, sum(mul(dout, out), dim, true)))};
-        });
+        const Tensor<T> result = make_result("softmax", kernels::softmax(x.value(), d), {x},
+                                             [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                                                 return {mul(out, sub(dout, sum(mul(dout, out), dim, true)))};
+                                             });
+        return record_attributes(result, [&] { return OpAttributes().set_int("dim", d); });
     }
 
     // y = x - log(sum(exp(x))) along dim   =>  dL/dx = dL/dy - exp(y) * sum(dL/dy, dim)
@@ -150,10 +157,11 @@ namespace xgrad
     {
         XGRAD_PROFILE_OP("log_softmax");
         const std::size_t d = x.normalize_dim(dim, "log_softmax");
-        return make_result("log_softmax", kernels::log_softmax(x.value(), d), {x},
-                           [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
-                               return {sub(dout, mul(exp(out), sum(dout, dim, true)))};
-                           });
+        const Tensor<T> result = make_result("log_softmax", kernels::log_softmax(x.value(), d), {x},
+                                             [dim](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                                                 return {sub(dout, mul(exp(out), sum(dout, dim, true)))};
+                                             });
+        return record_attributes(result, [&] { return OpAttributes().set_int("dim", d); });
     }
 }
 

@@ -115,6 +115,16 @@ namespace xgrad
             Size2 stride, padding, dilation;
             std::size_t groups;
         };
+
+        // The geometry as the exporter reads it (record_attributes).
+        inline OpAttributes conv2d_attributes(const Conv2dParams& params)
+        {
+            return OpAttributes()
+                .set_ints("stride", attribute_pair(params.stride))
+                .set_ints("padding", attribute_pair(params.padding))
+                .set_ints("dilation", attribute_pair(params.dilation))
+                .set_int("groups", static_cast<std::int64_t>(params.groups));
+        }
     }
 
     template <class T>
@@ -155,7 +165,7 @@ namespace xgrad
         if (has_bias)
             parents.push_back(bias);
         const detail::Conv2dParams params{stride, padding, dilation, groups};
-        return make_result<T>(
+        const Tensor<T> result = make_result<T>(
             "conv2d", std::move(value), std::move(parents),
             [input, weight, bias, params](const Tensor<T>& dout) -> Grads<T> {
                 const Size2 s = params.stride, p = params.padding, d = params.dilation;
@@ -169,6 +179,7 @@ namespace xgrad
                     grads.push_back(detail::grad_if_needed(bias, [&] { return detail::conv2d_bias_grad(dout); }));
                 return grads;
             });
+        return record_attributes(result, [&] { return detail::conv2d_attributes(params); });
     }
 
     // The same with one stride, padding and dilation for both spatial dims.
@@ -196,7 +207,7 @@ namespace xgrad
         xt::xarray<T> value = xt::empty<T>(input_shape);   // (N, C_in, H, W)
         kernels::conv2d_input_grad(g, grad_output.value().data(), weight.value().data(), value.data());
         const detail::Conv2dParams params{stride, padding, dilation, groups};
-        return make_result<T>(
+        const Tensor<T> result = make_result<T>(
             "conv2d_input_grad", std::move(value), {grad_output, weight},
             [grad_output, weight, params](const Tensor<T>& dout) -> Grads<T> {
                 const Size2 s = params.stride, p = params.padding, d = params.dilation;
@@ -207,6 +218,7 @@ namespace xgrad
                             return conv2d_weight_grad(dout, grad_output, weight.shape(), s, p, d, groups);
                         })};
             });
+        return record_attributes(result, [&] { return detail::conv2d_attributes(params); });
     }
 
     // dW = conv2d_weight_grad(x, dy): the gradient of conv2d with respect to its weight, as

@@ -183,11 +183,13 @@ namespace xgrad
         XGRAD_PROFILE_OP("pow");
         const T p = static_cast<T>(exponent);
         xt::xarray<T> value = detail::exact_pow(x.value(), xt::xscalar<T>(p));
-        return make_result<T>("pow", std::move(value), {x}, [x, p](const Tensor<T>& dout) -> Grads<T> {
-            if (p == T(0))
-                return {constant<T>(xt::zeros<T>(x.value().shape()))};
-            return {mul(dout, mul(pow(x, p - T(1)), detail::scalar_tensor<T>(p)))};
-        });
+        const Tensor<T> result =
+            make_result<T>("pow", std::move(value), {x}, [x, p](const Tensor<T>& dout) -> Grads<T> {
+                if (p == T(0))
+                    return {constant<T>(xt::zeros<T>(x.value().shape()))};
+                return {mul(dout, mul(pow(x, p - T(1)), detail::scalar_tensor<T>(p)))};
+            });
+        return record_attributes(result, [&] { return OpAttributes().set_real("exponent", p); });
     }
 
     // y = a^b   =>  dL/da = sum_to(dL/dy * b * a^(b-1), shape(a)),  dL/db = sum_to(dL/dy * y * log(a), shape(b))
@@ -215,11 +217,12 @@ namespace xgrad
             throw value_error("clamp: min " + std::to_string(*lo) + " is greater than max " + std::to_string(*hi));
         const T low = lo.value_or(-std::numeric_limits<T>::infinity());
         const T high = hi.value_or(std::numeric_limits<T>::infinity());
-        return make_result<T>("clamp", xt::clip(x.value(), low, high), {x},
-                              [x, low, high](const Tensor<T>& dout) -> Grads<T> {
-                                  xt::xarray<T> inside = xt::cast<T>(x.value() >= low && x.value() <= high);
-                                  return {mul(dout, constant<T>(std::move(inside)))};
-                              });
+        const Tensor<T> result = make_result<T>(
+            "clamp", xt::clip(x.value(), low, high), {x}, [x, low, high](const Tensor<T>& dout) -> Grads<T> {
+                xt::xarray<T> inside = xt::cast<T>(x.value() >= low && x.value() <= high);
+                return {mul(dout, constant<T>(std::move(inside)))};
+            });
+        return record_attributes(result, [&] { return OpAttributes().set_real("min", low).set_real("max", high); });
     }
 
     // y = erf(x)   =>  dL/dx = dL/dy * 2/sqrt(pi) * exp(-x^2)

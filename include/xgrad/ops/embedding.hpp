@@ -26,7 +26,10 @@ namespace xgrad
         flat.reshape({indices.size()});
         Dims shape(indices.shape().begin(), indices.shape().end());
         shape.push_back(static_cast<std::ptrdiff_t>(weight.shape(1)));
-        return reshape(index_select(weight, 0, flat), shape);
+        // The graph does not record where an IndexArray came from: an exporter that meets these rows refuses
+        // them rather than baking the example's ids into the file (the ids in a Tensor are recorded, below).
+        return record_attributes(reshape(index_select(weight, 0, flat), shape),
+                                 [] { return OpAttributes().set_int("ids_outside_graph", 1); });
     }
 
     namespace detail
@@ -61,20 +64,32 @@ namespace xgrad
                               [keep](const Tensor<T>& dout) -> Grads<T> { return {mul(dout, constant<T>(keep))}; });
     }
 
-    // Ids stored in a tensor: whole numbers, anything else is a value_error.
+    // Ids stored in a tensor: whole numbers, anything else is a value_error.  While op attributes are recorded
+    // (an export), the rows are marked as an "embedding" of (weight, ids), so that the graph shows which tensor
+    // chose them (core/tensor.hpp, record_composite).
     template <class T>
     Tensor<T> embedding(const Tensor<T>& ids, const Tensor<T>& weight)
     {
-        return embedding(detail::indices_from(ids.value(), "embedding"), weight);
+        return record_composite("embedding", embedding(detail::indices_from(ids.value(), "embedding"), weight),
+                                {weight, ids}, [] { return OpAttributes(); });
+    }
+
+    template <class T>
+    Tensor<T> embedding(const Tensor<T>& ids, const Tensor<T>& weight, std::int64_t padding_idx)
+    {
+        return record_composite("embedding",
+                                embedding(detail::indices_from(ids.value(), "embedding"), weight, padding_idx),
+                                {weight, ids}, [] { return OpAttributes(); });
     }
 }
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_OPS_EMBEDDING_TEMPLATES(EXTERN, T)                                                                      \
-    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&);                                      \
-    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&, std::int64_t);                        \
-    EXTERN template Tensor<T> embedding<T>(const Tensor<T>&, const Tensor<T>&);
+#define XGRAD_OPS_EMBEDDING_TEMPLATES(EXTERN, T)                                                                       \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&);                                       \
+    EXTERN template Tensor<T> embedding<T>(const IndexArray&, const Tensor<T>&, std::int64_t);                         \
+    EXTERN template Tensor<T> embedding<T>(const Tensor<T>&, const Tensor<T>&);                                        \
+    EXTERN template Tensor<T> embedding<T>(const Tensor<T>&, const Tensor<T>&, std::int64_t);
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_OPS_EMBEDDING_TEMPLATES)

@@ -35,10 +35,13 @@ namespace xgrad
             auto value = xt::xarray<T>::from_shape(shape);   // (..., n)
             kernels::gemm<T>(false, trans_w, rows, n, k, T(1), x.value().data(), k, w.value().data(), trans_w ? k : n,
                              T(0), value.data(), n);
-            return make_result("matmul", std::move(value), {x, w}, [x, w, trans_w](const Tensor<T>& dout) -> Grads<T> {
-                return {grad_if_needed(x, [&] { return folded_matmul(dout, w, !trans_w); }),
-                        grad_if_needed(w, [&] { return trans_w ? rows_product(dout, x) : rows_product(x, dout); })};
-            });
+            const Tensor<T> result =
+                make_result("matmul", std::move(value), {x, w}, [x, w, trans_w](const Tensor<T>& dout) -> Grads<T> {
+                    return {grad_if_needed(x, [&] { return folded_matmul(dout, w, !trans_w); }),
+                            grad_if_needed(w, [&] { return trans_w ? rows_product(dout, x) : rows_product(x, dout); })};
+                });
+            return record_attributes(result,
+                                     [&] { return OpAttributes().set_int("trans_a", 0).set_int("trans_b", trans_w); });
         }
 
         // z = aᵀ · b summed over every row: a (..., p), b (..., q) with the same leading dims, z (p, q).
@@ -91,20 +94,22 @@ namespace xgrad
                     kernels::gemm<T>(trans_a, trans_b, m, n, k, T(1), a.value().data() + i * m * k, trans_a ? m : k,
                                      b.value().data() + i * k * n, trans_b ? k : n, T(0), value.data() + i * m * n, n);
             });
-            return make_result("matmul", std::move(value), {a, b},
-                               [a, b, trans_a, trans_b](const Tensor<T>& dout) -> Grads<T> {
-                                   if (!trans_a && !trans_b)
-                                       return {grad_if_needed(a, [&] { return batched_matmul(dout, b, false, true); }),
-                                               grad_if_needed(b, [&] { return batched_matmul(a, dout, true, false); })};
-                                   if (!trans_a)
-                                       return {grad_if_needed(a, [&] { return batched_matmul(dout, b, false, false); }),
-                                               grad_if_needed(b, [&] { return batched_matmul(dout, a, true, false); })};
-                                   if (!trans_b)
-                                       return {grad_if_needed(a, [&] { return batched_matmul(b, dout, false, true); }),
-                                               grad_if_needed(b, [&] { return batched_matmul(a, dout, false, false); })};
-                                   return {grad_if_needed(a, [&] { return batched_matmul(b, dout, true, true); }),
-                                           grad_if_needed(b, [&] { return batched_matmul(dout, a, true, true); })};
-                               });
+            const Tensor<T> result = make_result(
+                "matmul", std::move(value), {a, b}, [a, b, trans_a, trans_b](const Tensor<T>& dout) -> Grads<T> {
+                    if (!trans_a && !trans_b)
+                        return {grad_if_needed(a, [&] { return batched_matmul(dout, b, false, true); }),
+                                grad_if_needed(b, [&] { return batched_matmul(a, dout, true, false); })};
+                    if (!trans_a)
+                        return {grad_if_needed(a, [&] { return batched_matmul(dout, b, false, false); }),
+                                grad_if_needed(b, [&] { return batched_matmul(dout, a, true, false); })};
+                    if (!trans_b)
+                        return {grad_if_needed(a, [&] { return batched_matmul(b, dout, false, true); }),
+                                grad_if_needed(b, [&] { return batched_matmul(a, dout, false, false); })};
+                    return {grad_if_needed(a, [&] { return batched_matmul(b, dout, true, true); }),
+                            grad_if_needed(b, [&] { return batched_matmul(dout, a, true, true); })};
+                });
+            return record_attributes(
+                result, [&] { return OpAttributes().set_int("trans_a", trans_a).set_int("trans_b", trans_b); });
         }
     }
 

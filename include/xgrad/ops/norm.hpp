@@ -80,9 +80,8 @@ namespace xgrad
         for (const Tensor<T>& affine : {weight, bias})
             if (affine.defined())
                 parents.push_back(affine);
-        return make_result<T>(
-            "layer_norm", std::move(value), std::move(parents),
-            [=](const Tensor<T>& dout) -> Grads<T> {
+        const Tensor<T> result =
+            make_result<T>("layer_norm", std::move(value), std::move(parents), [=](const Tensor<T>& dout) -> Grads<T> {
                 if (is_grad_enabled())   // create_graph: the rule in tensor ops
                     return detail::layer_norm_grads(input, weight, bias, dims, eps, dout);
                 // An affine gradient is computed only when its parameter is there and wants it.
@@ -104,6 +103,12 @@ namespace xgrad
                     grads.push_back(bias_grad ? constant<T>(std::move(*bias_grad)) : Tensor<T>());
                 return grads;
             });
+        return record_attributes(result, [&] {
+            return OpAttributes()
+                .set_int("normalized_dims", k)
+                .set_ints("affine", {weight.defined(), bias.defined()})
+                .set_real("eps", eps);
+        });
     }
 
     // Batch normalisation over every dim but the channel dim 1: x (N, C), (N, C, L) or (N, C, H, W).
@@ -158,7 +163,18 @@ namespace xgrad
         }
         if (weight.defined())
             y = mul(y, per_channel(weight));
-        return bias.defined() ? add(y, per_channel(bias)) : y;
+        if (bias.defined())
+            y = add(y, per_channel(bias));
+        if (training)
+            return y;
+        // Evaluation is one ONNX BatchNormalization: the exporter reads this node, not the arithmetic above.
+        std::vector<Tensor<T>> inputs{input, running_mean, running_var};
+        for (const Tensor<T>& affine : {weight, bias})
+            if (affine.defined())
+                inputs.push_back(affine);
+        return record_composite("batch_norm", y, std::move(inputs), [&] {
+            return OpAttributes().set_ints("affine", {weight.defined(), bias.defined()}).set_real("eps", eps);
+        });
     }
 
     // y = (x - mean) / sqrt(var + eps) · weight[c] + bias[c], the statistics of each sample over each of

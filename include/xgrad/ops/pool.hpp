@@ -114,6 +114,15 @@ namespace xgrad
         }
 
         // The names of an averaging op and of its backward.
+        // A sliding pool's window, as the exporter reads it.
+        inline OpAttributes pool_attributes(Size2 kernel, Size2 stride, Size2 padding)
+        {
+            return OpAttributes()
+                .set_ints("kernel", attribute_pair(kernel))
+                .set_ints("stride", attribute_pair(stride))
+                .set_ints("padding", attribute_pair(padding));
+        }
+
         struct AveragePoolNames
         {
             const char* forward;
@@ -188,7 +197,9 @@ namespace xgrad
             kernels::max_pool2d(*windows.sliding, end - first, in + first * windows.in_size(),
                                 out + first * windows.out_size(), index.get() + first * windows.out_size());
         });
-        return detail::gather_from_planes("max_pool2d", x, std::move(value), detail::PoolIndex(std::move(index)));
+        return record_attributes(
+            detail::gather_from_planes("max_pool2d", x, std::move(value), detail::PoolIndex(std::move(index))),
+            [&] { return detail::pool_attributes(kernel, stride, padding); });
     }
 
     // stride = kernel.
@@ -218,7 +229,8 @@ namespace xgrad
     {
         auto windows = std::make_shared<const kernels::pool_windows>(
             detail::sliding_pool_windows("avg_pool2d", x.shape(), kernel, stride, padding, kernel[0] * kernel[1]));
-        return detail::average_pool(detail::avg_pool2d_names, x, windows);
+        return record_attributes(detail::average_pool(detail::avg_pool2d_names, x, windows),
+                                 [&] { return detail::pool_attributes(kernel, stride, padding); });
     }
 
     // stride = kernel.

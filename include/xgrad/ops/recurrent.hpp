@@ -130,7 +130,7 @@ namespace xgrad
             parents.push_back(c0);
         if (bias_hh.defined())
             parents.push_back(bias_hh);
-        return make_result<T>(
+        const Tensor<T> result = make_result<T>(
             "recurrence", std::move(states), parents,
             [cell, input_gates, h0, c0, weight_hh, bias_hh, lengths, reverse,
              saved = std::move(saved)](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
@@ -229,6 +229,12 @@ namespace xgrad
                     grads.push_back(dbias_hh);
                 return grads;
             });
+        return record_attributes(result, [&] {
+            return OpAttributes()
+                .set_int("cell", static_cast<std::int64_t>(cell))
+                .set_int("reverse", reverse)
+                .set_ints("lengths", {lengths.begin(), lengths.end()});
+        });
     }
 }
 

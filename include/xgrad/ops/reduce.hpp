@@ -66,8 +66,12 @@ namespace xgrad
         XGRAD_PROFILE_OP("sum");
         const auto plan = detail::plan_reduction(x.shape(), dims, keepdims, "sum");
         auto value = detail::reduce_value(x.value(), plan, [](const auto& v, const auto& axes, auto) { return kernels::sum(v, axes); });
-        return make_result("sum", std::move(value), {x}, [plan, from = x.shape()](const Tensor<T>& dout) -> Grads<T> {
-            return {broadcast_to(detail::reshape_exact(dout, plan.kept_shape), from)};
+        const Tensor<T> result =
+            make_result("sum", std::move(value), {x}, [plan, from = x.shape()](const Tensor<T>& dout) -> Grads<T> {
+                return {broadcast_to(detail::reshape_exact(dout, plan.kept_shape), from)};
+            });
+        return record_attributes(result, [&] {
+            return OpAttributes().set_ints("dims", {plan.axes.begin(), plan.axes.end()}).set_int("keepdims", keepdims);
         });
     }
 
@@ -105,16 +109,22 @@ namespace xgrad
                 throw value_error(std::string(op) + ": cannot reduce over an empty dimension of shape " +
                                   shape_string(x.shape()));
             auto value = reduce_value(x.value(), plan, reducer);
-            return make_result(op, std::move(value), {x},
-                               [plan, x](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
-                                   xt::xarray<T> extreme = out.value();
-                                   extreme.reshape(plan.kept_shape);
-                                   xt::xarray<T> attains = xt::cast<T>(xt::equal(x.value(), extreme));
-                                   xt::xarray<T> ties = xt::sum(attains, plan.axes, xt::keep_dims | xt::evaluation_strategy::immediate);
-                                   xt::xarray<T> share = attains / ties;
-                                   return {mul(broadcast_to(reshape_exact(dout, plan.kept_shape), x.shape()),
-                                               constant<T>(std::move(share)))};
-                               });
+            const Tensor<T> result = make_result(
+                op, std::move(value), {x}, [plan, x](const Tensor<T>& dout, const Tensor<T>& out) -> Grads<T> {
+                    xt::xarray<T> extreme = out.value();
+                    extreme.reshape(plan.kept_shape);
+                    xt::xarray<T> attains = xt::cast<T>(xt::equal(x.value(), extreme));
+                    xt::xarray<T> ties =
+                        xt::sum(attains, plan.axes, xt::keep_dims | xt::evaluation_strategy::immediate);
+                    xt::xarray<T> share = attains / ties;
+                    return {mul(broadcast_to(reshape_exact(dout, plan.kept_shape), x.shape()),
+                                constant<T>(std::move(share)))};
+                });
+            return record_attributes(result, [&] {
+                return OpAttributes()
+                    .set_ints("dims", {plan.axes.begin(), plan.axes.end()})
+                    .set_int("keepdims", keepdims);
+            });
         }
     }
 

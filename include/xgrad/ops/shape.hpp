@@ -194,9 +194,11 @@ namespace xgrad
             shape[i] = from[order[i]];
         xt::xarray<T> value(shape);
         kernels::permute_copy(from, order, x.value().data(), value.data());
-        return make_result("permute", std::move(value), {x}, [inverse](const Tensor<T>& dout) -> Grads<T> {
-            return {permute(dout, Dims(inverse.begin(), inverse.end()))};
-        });
+        const Tensor<T> result =
+            make_result("permute", std::move(value), {x}, [inverse](const Tensor<T>& dout) -> Grads<T> {
+                return {permute(dout, Dims(inverse.begin(), inverse.end()))};
+            });
+        return record_attributes(result, [&] { return OpAttributes().set_ints("dims", {order.begin(), order.end()}); });
     }
 
     // Swaps two dims.
@@ -234,9 +236,12 @@ namespace xgrad
         const detail::DimSplit split(from, d);
         detail::copy_slab(x.value().data(), split.extent, start, value.data(), length, 0, length, split.outer,
                           split.inner);
-        return make_result("narrow", std::move(value), {x}, [from, d, start](const Tensor<T>& dout) -> Grads<T> {
-            return {detail::narrow_backward(dout, from, d, start)};
-        });
+        const Tensor<T> result =
+            make_result("narrow", std::move(value), {x}, [from, d, start](const Tensor<T>& dout) -> Grads<T> {
+                return {detail::narrow_backward(dout, from, d, start)};
+            });
+        return record_attributes(
+            result, [&] { return OpAttributes().set_int("dim", d).set_int("start", start).set_int("length", length); });
     }
 
     template <class T>
@@ -287,16 +292,17 @@ namespace xgrad
             offsets.push_back(offset);
             offset += extent;
         }
-        return make_result("cat", std::move(value), inputs,
-                           [inputs, offsets, d](const Tensor<T>& dout) -> Grads<T> {
-                               Grads<T> grads;
-                               for (std::size_t i = 0; i < inputs.size(); ++i)
-                                   grads.push_back(detail::grad_if_needed(inputs[i], [&] {
-                                       return narrow(dout, static_cast<std::ptrdiff_t>(d), offsets[i],
-                                                     inputs[i].shape(static_cast<std::ptrdiff_t>(d)));
-                                   }));
-                               return grads;
-                           });
+        const Tensor<T> result =
+            make_result("cat", std::move(value), inputs, [inputs, offsets, d](const Tensor<T>& dout) -> Grads<T> {
+                Grads<T> grads;
+                for (std::size_t i = 0; i < inputs.size(); ++i)
+                    grads.push_back(detail::grad_if_needed(inputs[i], [&] {
+                        return narrow(dout, static_cast<std::ptrdiff_t>(d), offsets[i],
+                                      inputs[i].shape(static_cast<std::ptrdiff_t>(d)));
+                    }));
+                return grads;
+            });
+        return record_attributes(result, [&] { return OpAttributes().set_int("dim", d); });
     }
 
     template <class T>
@@ -355,8 +361,12 @@ namespace xgrad
         for (std::size_t j = 0; j < index.size(); ++j)
             detail::copy_slab(x.value().data(), split.extent, static_cast<std::size_t>(index(j)), value.data(),
                               index.size(), j, 1, split.outer, split.inner);
-        return make_result("index_select", std::move(value), {x}, [from, d, index](const Tensor<T>& dout) -> Grads<T> {
-            return {detail::index_add_into_zeros(dout, from, d, index)};
+        const Tensor<T> result =
+            make_result("index_select", std::move(value), {x}, [from, d, index](const Tensor<T>& dout) -> Grads<T> {
+                return {detail::index_add_into_zeros(dout, from, d, index)};
+            });
+        return record_attributes(result, [&] {
+            return OpAttributes().set_int("dim", d).set_ints("index", {index.begin(), index.end()});
         });
     }
 
@@ -436,8 +446,15 @@ namespace xgrad
         xt::xarray<T> value(index.shape());
         const T* source = x.value().data();
         detail::for_each_gathered(from, d, index, [&](std::size_t p, std::size_t offset) { value.data()[p] = source[offset]; });
-        return make_result("gather", std::move(value), {x}, [from, d, index](const Tensor<T>& dout) -> Grads<T> {
-            return {detail::scatter_add_into_zeros(dout, from, d, index)};
+        const Tensor<T> result =
+            make_result("gather", std::move(value), {x}, [from, d, index](const Tensor<T>& dout) -> Grads<T> {
+                return {detail::scatter_add_into_zeros(dout, from, d, index)};
+            });
+        return record_attributes(result, [&] {
+            return OpAttributes()
+                .set_int("dim", d)
+                .set_ints("index", {index.begin(), index.end()})
+                .set_ints("index_shape", {index.shape().begin(), index.shape().end()});
         });
     }
 
@@ -462,15 +479,19 @@ namespace xgrad
         XGRAD_PROFILE_OP("where");
         const Shape condition_shape(condition.shape().begin(), condition.shape().end());
         broadcast_shapes(broadcast_shapes(condition_shape, a.shape(), "where"), b.shape(), "where");
-        return make_result<T>("where", xt::where(condition, a.value(), b.value()), {a, b},
-                              [condition, a, b](const Tensor<T>& dout) -> Grads<T> {
-                                  return {detail::grad_if_needed(a, [&] {
-                                              return sum_to(mul(dout, constant<T>(xt::cast<T>(condition))), a.shape());
-                                          }),
-                                          detail::grad_if_needed(b, [&] {
-                                              return sum_to(mul(dout, constant<T>(xt::cast<T>(!condition))), b.shape());
-                                          })};
-                              });
+        const Tensor<T> result = make_result<T>(
+            "where", xt::where(condition, a.value(), b.value()), {a, b},
+            [condition, a, b](const Tensor<T>& dout) -> Grads<T> {
+                return {detail::grad_if_needed(
+                            a, [&] { return sum_to(mul(dout, constant<T>(xt::cast<T>(condition))), a.shape()); }),
+                        detail::grad_if_needed(
+                            b, [&] { return sum_to(mul(dout, constant<T>(xt::cast<T>(!condition))), b.shape()); })};
+            });
+        return record_attributes(result, [&] {
+            return OpAttributes()
+                .set_ints("condition", {condition.begin(), condition.end()})
+                .set_ints("condition_shape", {condition_shape.begin(), condition_shape.end()});
+        });
     }
 
     // Callers qualify `xgrad::where`: unqualified, argument-dependent lookup also finds xt::where (the
