@@ -25,12 +25,12 @@ async function check(manifestFile) {
   const directory = path.dirname(manifestFile);
   let failed = 0;
   for (const test of manifest.cases) {
-    const session = await ort.InferenceSession.create(path.join(directory, test.model));
+    const inference = await ort.InferenceSession.create(path.join(directory, test.model));
     const feeds = {};
     for (const input of test.inputs) {
       feeds[input.name] = new ort.Tensor('float32', readFloats(path.join(directory, input.file), input.dims), input.dims);
     }
-    const results = await session.run(feeds);
+    const results = await inference.run(feeds);
     let worst = 0;
     for (const output of test.outputs) {
       const got = results[output.name];
@@ -55,14 +55,14 @@ async function check(manifestFile) {
 async function run(model, inputFile, dimsText, outputFile, rowsPerRun) {
   const dims = dimsText.split(',').map(Number);
   const data = readFloats(inputFile, dims);
-  const session = await ort.InferenceSession.create(model);
+  const inference = await ort.InferenceSession.create(model);
   const rowSize = dims.slice(1).reduce((a, b) => a * b, 1);
   const chunks = [];
   for (let first = 0; first < dims[0]; first += rowsPerRun) {
     const rows = Math.min(rowsPerRun, dims[0] - first);
     const slice = data.subarray(first * rowSize, (first + rows) * rowSize);
-    const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', slice, [rows, ...dims.slice(1)])};
-    const result = (await session.run(feeds))[session.outputNames[0]];
+    const feeds = {[inference.inputNames[0]]: new ort.Tensor('float32', slice, [rows, ...dims.slice(1)])};
+    const result = (await inference.run(feeds))[inference.outputNames[0]];
     chunks.push(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
   }
   fs.writeFileSync(outputFile, Buffer.concat(chunks));
