@@ -4,14 +4,16 @@
 // stages, dropout, two dense layers) learns from 55,000 images while 5,000 held-out images (stratified)
 // watch for overfitting; a cosine schedule anneals the learning rate; a progress bar reports each epoch;
 // the best weights (by validation loss) are kept and saved as safetensors, which PyTorch can load; the
-// test set gets per-class precision, recall, F1 and a confusion matrix; and the learning curves are
-// written as an SVG picture.
+// test set gets per-class precision, recall, F1 and a confusion matrix; the learning curves are written as an
+// SVG picture; and a training report (one HTML page: curves, confusion matrix as a heatmap, per-class bars,
+// ROC curves, the model, the settings, timing and the profiler's top ops of the first epoch) is written beside them.
 //
 //     ./06_fashion_mnist_cnn                 # about 92% test accuracy after 10 epochs (README: time, figures)
 //     ./06_fashion_mnist_cnn --smoke         # a few seconds: checks that it learns
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include <xgrad/data.hpp>
 #include <xgrad/io.hpp>
@@ -42,16 +44,17 @@ namespace
 int main(int argc, char** argv)
 {
     std::string directory = "/usr/share/datasets/fashion-mnist", out_dir = ".";
-    std::size_t epochs = 10, batch_size = 64, threads = 0;
+    std::size_t epochs = 10, batch_size = 64, threads = 0, profiled_epochs = 1;
     double lr = 2e-3;
     bool smoke = false;
     CommandLine cli{"Train a CNN on Fashion-MNIST and evaluate it"};
     cli.add_option("--data", directory, "Directory with the Fashion-MNIST IDX files (package dataset-fashion-mnist)");
-    cli.add_option("--out", out_dir, "Where to write the weights and the learning curves");
+    cli.add_option("--out", out_dir, "Where to write the weights, the learning curves and the report");
     cli.add_option("--epochs", epochs, "Passes over the training set");
     cli.add_option("--batch-size", batch_size, "Images per step");
     cli.add_option("--lr", lr, "Adam learning rate");
     cli.add_option("--threads", threads, "Worker threads (default: all cores, or XGRAD_NUM_THREADS)");
+    cli.add_option("--profile-epochs", profiled_epochs, "Epochs the profiler records for the report (0: none)");
     cli.add_flag("--smoke", smoke, "A tiny run on 2,000 images that checks the model learns (for CI)");
     if (const auto exit_code = cli.parse(argc, argv))
         return *exit_code;
@@ -90,8 +93,26 @@ int main(int argc, char** argv)
     options.validation = &validation_loader;
     // The learning rate follows a cosine from lr down to 0 over the run: large steps early, fine ones late.
     optim::CosineAnnealingLR<optim::Adam<float>> schedule(optimizer, epochs);
+    // The report comes last: it evaluates the test set when training ends, after early stopping has put the
+    // best weights back.
+    std::ostringstream lr_text;
+    lr_text << lr;
+    train::TrainingReportOptions report_options;
+    report_options.title = "Fashion-MNIST CNN (example 06)";
+    report_options.class_names = class_names;
+    report_options.profiled_epochs = profiled_epochs;
+    report_options.hyperparameters = {
+        {"optimizer", "Adam, lr " + lr_text.str() + ", cosine annealing to 0 over " +
+                          std::to_string(epochs) + " epochs"},
+        {"batch size", std::to_string(batch_size)},
+        {"early stopping", "on validation loss, patience 3, best weights restored"},
+        {"images", std::to_string(train_set.size()) + " training, " + std::to_string(validation_set.size()) +
+                       " validation (stratified), " + std::to_string(test_set.size()) + " test"},
+        {"threads", std::to_string(get_num_threads())}};
+    const std::string report_path = out_dir + "/fashion_mnist_cnn_report.html";
+    auto report = std::make_shared<train::TrainingReport<float>>(model, report_path, &test_loader, report_options);
     options.callbacks = {std::make_shared<train::ProgressBar>(), early_stopping,
-                         std::make_shared<train::LRSchedulerCallback<decltype(schedule)>>(schedule)};
+                         std::make_shared<train::LRSchedulerCallback<decltype(schedule)>>(schedule), report};
     auto cross_entropy_loss = [](const Tensor<float>& logits, const IndexArray& labels) {
         return cross_entropy(logits, labels);
     };
@@ -100,17 +121,8 @@ int main(int argc, char** argv)
     std::cout << "Kept the weights of epoch " << early_stopping->best_epoch() << " (lowest validation loss), saved to "
               << weights_path << '\n';
 
-    // Test-set evaluation: scores for every image, then the metrics.
-    model.eval();
-    NoGradGuard inference;
-    xt::xarray<float> scores = xt::zeros<float>({test_set.size(), std::size_t(10)});
-    std::size_t offset = 0;
-    for (const auto& batch : test_loader)
-    {
-        xt::view(scores, xt::range(offset, offset + batch.size())) = model(batch.inputs).value();
-        offset += batch.size();
-    }
-    const IndexArray predicted = metrics::argmax(scores);
+    // Test-set evaluation: the report's scores for every test image, then the metrics.
+    const IndexArray predicted = metrics::argmax(report->contents().evaluation->scores);
     const double test_accuracy = metrics::accuracy(predicted, test.labels);
     const metrics::ConfusionMatrix matrix(predicted, test.labels, 10);
     std::cout << "\nTest accuracy " << std::fixed << std::setprecision(4) << test_accuracy << "\n\n"
@@ -118,8 +130,8 @@ int main(int argc, char** argv)
               << matrix.to_string({"top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"});
 
     // Learning curves.
-    viz::LineChart loss{"Loss", "epoch", "cross-entropy", {{"train", {}}, {"validation", {}}}};
-    viz::LineChart accuracy{"Accuracy", "epoch", "accuracy", {{"train", {}}, {"validation", {}}}};
+    viz::LineChart loss{"Loss", "epoch", "cross-entropy (nats)", {{"train", {}}, {"validation", {}}}};
+    viz::LineChart accuracy{"Accuracy", "epoch", "accuracy (share correct)", {{"train", {}}, {"validation", {}}}};
     for (const auto& logs : history)
     {
         loss.series[0].values.push_back(logs.at("loss"));
@@ -129,7 +141,7 @@ int main(int argc, char** argv)
     }
     const std::string curves_path = out_dir + "/fashion_mnist_cnn_curves.svg";
     viz::save_svg(curves_path, {loss, accuracy});
-    std::cout << "Learning curves written to " << curves_path << '\n';
+    std::cout << "Learning curves written to " << curves_path << "; the training report to " << report_path << '\n';
 
     if (smoke)
     {

@@ -173,4 +173,12 @@ namespace xgrad::io
         std::string target_, who_, temporary_;   // temporary_: the named file being written, if any
         int fd_ = -1;
     };
+
+    // `text` as the whole of the file at `path`, written atomically (an io_error prefixed by `who` if it fails).
+    inline void write_file_atomically(const std::string& path, const std::string& text, const std::string& who)
+    {
+        AtomicFileWriter out(path, who);
+        out.write(text.data(), text.size());
+        out.commit();
+    }
 }

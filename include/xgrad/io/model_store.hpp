@@ -250,13 +250,6 @@ namespace xgrad::io
             return text;
         }
 
-        inline void write_file_atomically(const std::string& path, const std::string& text, const std::string& who)
-        {
-            AtomicFileWriter out(path, who);
-            out.write(text.data(), text.size());
-            out.commit();
-        }
-
         inline void fsync_directory(const std::string& path, const std::string& who)
         {
             const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -348,7 +341,7 @@ namespace xgrad::io
             save_safetensors(weights, staging + "/model.safetensors");
             if (!reference.empty())
                 save_safetensors(reference, staging + "/reference.safetensors");
-            detail::write_file_atomically(staging + "/metadata.json", metadata_json, "ModelStore::save");
+            write_file_atomically(staging + "/metadata.json", metadata_json, "ModelStore::save");
             detail::fsync_directory(staging, "ModelStore::save");
             std::filesystem::rename(staging, version_path(version), error);
             if (error)
@@ -489,7 +482,7 @@ namespace xgrad::io
 
         void write_manifest(const StoreManifest& current) const
         {
-            detail::write_file_atomically(manifest_path(), detail::manifest_text(current), "ModelStore");
+            write_file_atomically(manifest_path(), detail::manifest_text(current), "ModelStore");
         }
 
         std::string directory_;

@@ -30,6 +30,7 @@ namespace xgrad::train
         std::size_t epochs = 0;          // planned
         std::size_t batch = 0;           // 1-based, within the epoch
         std::size_t batches = 0;         // per epoch
+        std::size_t examples = 0;        // training examples seen in the epoch so far
         double running_loss = 0.0;       // mean loss of the epoch so far
         double running_accuracy = -1.0;  // mean accuracy so far (classification), -1 otherwise
         bool stop_training = false;
@@ -156,6 +157,7 @@ namespace xgrad::train
             double loss_sum = 0.0, correct = 0.0;
             std::size_t seen = 0;
             state.batch = 0;
+            state.examples = 0;
             for (const auto& batch : train_loader)
             {
                 const Tensor<T> outputs = model(batch.inputs);
@@ -171,6 +173,7 @@ namespace xgrad::train
 
                 ++state.batch;
                 seen += batch.size();
+                state.examples = seen;
                 loss_sum += value * static_cast<double>(batch.size());
                 const double hits = detail::correct_predictions(outputs, batch.targets);
                 correct = hits >= 0.0 && correct >= 0.0 ? correct + hits : -1.0;
