@@ -49,11 +49,13 @@ function watchPage(page) {
   page.on('pageerror', (error) => problems.push({kind: 'page error', text: error.message || String(error)}));
   page.on('requestfailed', (request) => {
     const failure = request.failure();
-    problems.push({kind: 'failed request', text: `${request.method()} ${request.url()}: ${failure && failure.errorText}`});
+    const reason = failure ? failure.errorText : 'failed';
+    problems.push({kind: 'failed request', text: `${request.method()} ${request.url()}: ${reason}`});
   });
   page.on('response', (response) => {
     if (response.status() >= 400) {
-      problems.push({kind: 'failed request', text: `${response.request().method()} ${response.url()}: HTTP ${response.status()}`});
+      const text = `${response.request().method()} ${response.url()}: HTTP ${response.status()}`;
+      problems.push({kind: 'failed request', text});
     }
   });
   page.on('dialog', (dialog) => {
@@ -191,7 +193,7 @@ async function main(argv) {
   try {
     require.resolve('puppeteer-core');
   } catch (failure) {
-    console.log('check_page: skipped: puppeteer-core not found (scripts/install-deps.sh installs it into tests/browser)');
+    console.log('check_page: skipped: puppeteer-core not found (scripts/install-deps.sh installs it in tests/browser)');
     return skipStatus;
   }
   watchdog(options.timeout + 10000, options.url);
