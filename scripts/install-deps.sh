@@ -16,18 +16,25 @@ packages=(
     libcpp-httplib-dev                         # the inference server example (13) and its test (optional)
     libonnx-dev libprotobuf-dev                # ONNX export (xgrad::onnx): the ONNX project's protobuf messages
     python3-onnx nodejs                        # its checks: onnx.checker, and node for ONNX Runtime (below)
+    chromium                                   # the HTML pages' checks in a headless browser (tests/browser)
     "$@"
 )
 command -v npm >/dev/null || packages+=(npm)   # a nodejs from elsewhere may bring its own npm
 
-# ONNX Runtime for the ONNX export's check, from npm into tests/onnx/node_modules (the version package-lock.json
-# pins). --ignore-scripts: its CPU binaries ship in the package; its install script only fetches GPU parts.
-install_onnxruntime() {
-    local dir
-    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/onnx"
-    [[ -f "$dir/node_modules/onnxruntime-node/package.json" ]] && return 0
-    echo "install-deps: installing onnxruntime-node into tests/onnx/node_modules"
+# The npm packages of the tests, each into tests/<dir>/node_modules (the versions package-lock.json pins):
+# ONNX Runtime for the ONNX export's check (its CPU binaries ship in the package; its install script only
+# fetches GPU parts) and puppeteer-core, which drives Debian's chromium for the browser checks (it downloads no
+# browser). --ignore-scripts: neither needs its install script.
+install_node_package() {
+    local dir="$1" package="$2"
+    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/$dir"
+    [[ -f "$dir/node_modules/$package/package.json" ]] && return 0
+    echo "install-deps: installing $package into tests/$1/node_modules"
     npm ci --ignore-scripts --no-audit --no-fund --prefix "$dir"
+}
+install_node_packages() {
+    install_node_package onnx onnxruntime-node
+    install_node_package browser puppeteer-core
 }
 
 missing=()
@@ -38,7 +45,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     echo "install-deps: all ${#packages[@]} packages are installed"
-    install_onnxruntime
+    install_node_packages
     exit 0
 fi
 
@@ -55,4 +62,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-install_onnxruntime
+install_node_packages

@@ -2,7 +2,8 @@
 // started as a child process on a free port, then: its predictions equal the library's own; every kind of bad
 // request gets its 4xx with a JSON error; drift is reported for a shifted input stream and not for the
 // training stream; 8 client threads x 500 requests lose nothing and every answer is right, while a rollback in
-// the middle changes the version served without failing a request.
+// the middle changes the version served without failing a request; GET / serves the demo page as it is in its
+// file, with a policy that lets it fetch from this server only (tests/browser uses it in a browser).
 #include <doctest/doctest.h>
 
 #include <httplib.h>
@@ -10,6 +11,8 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -199,6 +202,21 @@ TEST_CASE("the server's predictions, one input or a batch, equal the library's o
     REQUIRE(answer.at("predictions").size() == 16);
     for (std::size_t row = 0; row < 16; ++row)
         CHECK(answer.at("predictions")[row].at("label") == label_of(expected, row));
+}
+
+TEST_CASE("GET / serves the demo page, byte for byte the HTML file, allowed to talk to this server only")
+{
+    auto client = service().client();
+    const auto result = client.Get("/");
+    REQUIRE(result);
+    CHECK(result->status == 200);
+    CHECK(result->get_header_value("Content-Type") == "text/html; charset=utf-8");
+    CHECK(result->get_header_value("Content-Security-Policy").find("connect-src 'self'") != std::string::npos);
+    CHECK(result->get_header_value("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
+    std::ifstream file(XGRAD_DEMO_PAGE, std::ios::binary);
+    REQUIRE(file);
+    const std::string page((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    CHECK(result->body == page);
 }
 
 TEST_CASE("every kind of bad request gets its 4xx and a JSON error saying what was wrong")
