@@ -237,6 +237,17 @@ TEST_CASE("the training report: curves, confusion matrix, bars, ROC curves, mode
     CHECK(contents.timing[0].seconds > 0);
     REQUIRE(contents.evaluation.has_value());
     CHECK(contents.evaluation->scores.shape() == std::vector<std::size_t>{300, 3});
+    {   // the scores are the model's, row for row, in the loader's order (unshuffled)
+        NoGradGuard no_grad;
+        model.eval();
+        const xt::xarray<double> expected = model(task.set.get_batch({0, 299}).inputs).value();
+        for (std::size_t c = 0; c < 3; ++c)
+        {
+            CHECK(contents.evaluation->scores(0, c) == doctest::Approx(expected(0, c)).epsilon(1e-12));
+            CHECK(contents.evaluation->scores(299, c) == doctest::Approx(expected(1, c)).epsilon(1e-12));
+        }
+        CHECK(contents.evaluation->labels(299) == task.set.get_batch({299}).targets(0));
+    }
     CHECK(!contents.top_ops.empty());   // the first epoch was profiled
     CHECK(contents.model_summary.find("Linear(in_features=2, out_features=16") != std::string::npos);
 

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <xtensor/xadapt.hpp>
+
 #include "../io/atomic_file.hpp"
 #include "../metrics/classification.hpp"
 #include "../profiler.hpp"
@@ -67,28 +69,25 @@ namespace xgrad::train
         const bool was_training = model.is_training();
         model.eval();
         NoGradGuard no_grad;
-        std::vector<xt::xarray<double>> score_batches;
-        std::vector<IndexArray> label_batches;
+        std::vector<double> scores;   // (N, C), row after row
+        std::vector<std::int64_t> labels;
+        std::size_t classes = 0;
         for (const auto& batch : loader)
         {
-            const Tensor<T> outputs = model(batch.inputs);
-            if (outputs.ndim() != 2 || outputs.shape(0) != batch.size())
+            const Tensor<T> outputs = model(batch.inputs);   // (B, C)
+            if (outputs.ndim() != 2 || outputs.shape(0) != batch.size() || (classes && outputs.shape(1) != classes))
                 throw shape_error("evaluate_classifier: the model must return class scores (N, C) for a batch of " +
                                   std::to_string(batch.size()) + ", got " + shape_string(outputs.shape()));
-            score_batches.push_back(xt::cast<double>(outputs.value()));
-            label_batches.push_back(batch.targets);
+            classes = outputs.shape(1);
+            scores.insert(scores.end(), outputs.value().begin(), outputs.value().end());
+            labels.insert(labels.end(), batch.targets.begin(), batch.targets.end());
         }
         model.train(was_training);
-        if (score_batches.empty())
+        if (labels.empty())
             throw value_error("evaluate_classifier: the loader produced no examples");
         ClassifierEvaluation evaluation;
-        evaluation.scores = score_batches.front();
-        evaluation.labels = label_batches.front();
-        for (std::size_t i = 1; i < score_batches.size(); ++i)
-        {
-            evaluation.scores = xt::concatenate(xt::xtuple(evaluation.scores, score_batches[i]), 0);
-            evaluation.labels = xt::concatenate(xt::xtuple(evaluation.labels, label_batches[i]), 0);
-        }
+        evaluation.scores = xt::adapt(scores, std::vector<std::size_t>{labels.size(), classes});
+        evaluation.labels = xt::adapt(labels, std::vector<std::size_t>{labels.size()});
         evaluation.class_names = std::move(class_names);
         evaluation.data_name = std::move(data_name);
         return evaluation;
