@@ -153,6 +153,7 @@ int main(int argc, char** argv)
         map.group.push_back(static_cast<std::size_t>(test.labels(i)));
     }
 
+    std::filesystem::create_directories(out_dir);
     const std::string prefix =
         (std::filesystem::path(out_dir) / (denoise ? "denoising_autoencoder" : "autoencoder")).string();
     viz::save_svg(prefix + "_reconstructions.svg", grid);

@@ -234,7 +234,8 @@ int main(int argc, char** argv)
     }
 
     const std::filesystem::path out(out_dir);
-    viz::save_svg((out / "bias_variance_validation_curve.svg").string(), {validation_curve});
+    std::filesystem::create_directories(out);
+    viz::save_svg((out / "bias_variance_validation_curve.svg").string(), {validation_curve}, 640, 380);
     viz::save_svg((out / "bias_variance_learning_curves.svg").string(), learning_curves);
     std::cout << "wrote " << (out / "bias_variance_validation_curve.svg").string() << " and "
               << (out / "bias_variance_learning_curves.svg").string() << " (" << std::setprecision(1)

@@ -72,6 +72,7 @@ TEST_CASE("axes get nice ticks: 1, 2, 2.5 or 5 times a power of ten, labelled wi
     CHECK(viz::detail::log_axis(3e-4, 2.0).labels == std::vector<std::string>{"0.001", "0.01", "0.1", "1"});
     CHECK(viz::detail::log_axis(1e-8, 1e-5).labels == std::vector<std::string>{"1e-8", "1e-7", "1e-6", "1e-5"});
     CHECK(viz::detail::log_axis(1.5, 30).labels == std::vector<std::string>{"2", "5", "10", "20"});
+    CHECK(viz::detail::log_axis(10, 320).labels == std::vector<std::string>{"10", "20", "50", "100", "200"});
 }
 
 TEST_CASE("a line chart's legend stands beside the plot, clear of every line")

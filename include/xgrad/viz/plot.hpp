@@ -236,8 +236,8 @@ namespace xgrad::viz
             return axis;
         }
 
-        // Ticks at the powers of ten inside [low, high] (low > 0); at 1, 2 and 5 times them when fewer than two
-        // powers fall inside, and at linear nice steps when even those do not.
+        // Ticks at the powers of ten inside [low, high] (low > 0); at 1, 2 and 5 times them when fewer than three
+        // powers fall inside, and at linear nice steps when even those give fewer than two.
         inline Axis log_axis(double low, double high)
         {
             for (const std::vector<double>& multiples : {std::vector<double>{1.0}, std::vector<double>{1.0, 2.0, 5.0}})
@@ -257,7 +257,7 @@ namespace xgrad::viz
                             axis.labels.push_back(multiple == 1.0 ? power_label(tick) : number(tick));
                         }
                     }
-                if (axis.ticks.size() >= 2)
+                if (axis.ticks.size() >= (multiples.size() == 1 ? 3u : 2u))
                     return axis;
             }
             Axis axis = linear_axis(low, high, false);
@@ -514,10 +514,13 @@ namespace xgrad::viz
             }
             for (const Marker& marker : chart.markers)
             {
-                const double x = frame.x_at(marker.x);
+                // The label on the side of the line with more room, so that it stays inside the plot if it can.
+                const double x = frame.x_at(marker.x), right = frame.plot_left + frame.plot_width;
+                const bool left_of_line = x + 4 + text_width(marker.label, 12) > right && x - frame.plot_left > right - x;
                 svg << "<line x1='" << x << "' x2='" << x << "' y1='" << frame.plot_top << "' y2='"
                     << frame.plot_top + frame.plot_height << "' stroke='#444' stroke-dasharray='5,4'/>\n<text x='"
-                    << x + 4 << "' y='" << frame.plot_top + frame.plot_height - 8 << "' font-size='12'>"
+                    << (left_of_line ? x - 4 : x + 4) << "' y='" << frame.plot_top + frame.plot_height - 8
+                    << "' font-size='12'" << (left_of_line ? " text-anchor='end'" : "") << ">"
                     << xml_escape(marker.label) << "</text>\n";
             }
             draw_legend(svg, frame, names_of(chart.series), Swatch::line, colours_of(chart.series));
@@ -605,9 +608,10 @@ namespace xgrad::viz
                                 chart_height * static_cast<double>(rows), body);
     }
 
-    inline void save_svg(const std::string& path, const std::vector<LineChart>& charts)
+    inline void save_svg(const std::string& path, const std::vector<LineChart>& charts, double chart_width = 480,
+                         double chart_height = 340, std::size_t columns = 0)
     {
-        detail::write_file("save_svg", path, to_svg(charts));
+        detail::write_file("save_svg", path, to_svg(charts, chart_width, chart_height, columns));
     }
 
     // Grouped bars: a group per category, a bar per series, on a linear y axis.
