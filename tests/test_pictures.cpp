@@ -296,6 +296,9 @@ TEST_CASE("the report by hand: a binary task gets one ROC curve; bad contents ge
     contents.evaluation->scores = xt::xarray<double>{{0.9, 0.1}, {0.2, 0.8}, {0.6, 0.4}, {0.3, 0.7}};
     contents.evaluation->class_names = {"only one"};
     check_error<value_error>([&] { train::training_report_html(contents); }, {"1 class names for 2 classes"});
+    contents.evaluation->class_names.clear();
+    contents.evaluation->scores(2, 1) = NAN;
+    check_error<value_error>([&] { train::training_report_html(contents); }, {"scores must be finite, row 2", "nan"});
     contents.evaluation.reset();
     check_error<io_error>([&] { train::write_training_report("/nonexistent-directory/report.html", contents); },
                           {"write_training_report", "/nonexistent-directory/report.html"});

@@ -170,7 +170,7 @@ namespace xgrad::train
                 const viz::Series lr = logged_series(history, "lr", "learning rate");
                 const auto [low, high] = std::minmax_element(lr.values.begin(), lr.values.end());
                 if (*low != *high)
-                    charts.push_back({"Learning rate", "epoch", "learning rate (at the epoch's end)", {lr}});
+                    charts.push_back({"Learning rate", "epoch", "learning rate (during the epoch)", {lr}});
             }
             return charts;
         }
@@ -180,8 +180,8 @@ namespace xgrad::train
             return "<figure>" + svg + "<figcaption>" + xml_escape(caption) + "</figcaption></figure>\n";
         }
 
-        // A ROC curve with at most about 500 points: points closer than 1/500 to the last one kept are dropped
-        // (the first and last stay), which no eye can tell apart at the size it is drawn.
+        // A ROC curve with at most about 1,000 points: a point within 1/500 of the last one kept, in both x and y,
+        // is dropped (the first and last stay), which no eye can tell apart at the size it is drawn.
         inline viz::Series roc_series(const metrics::Curve& curve, const std::string& name)
         {
             viz::Series series{name, {}, {}, {}};
@@ -198,7 +198,7 @@ namespace xgrad::train
             return series;
         }
 
-        // Scores (N, C ≥ 2), N labels, C class names or none; else a shape_error or value_error saying which.
+        // Finite scores (N, C ≥ 2), N labels, C class names or none; else a shape_error or value_error saying which.
         inline void check_evaluation(const ClassifierEvaluation& evaluation)
         {
             const auto& scores = evaluation.scores;
@@ -211,6 +211,11 @@ namespace xgrad::train
             if (!evaluation.class_names.empty() && evaluation.class_names.size() != scores.shape()[1])
                 throw value_error("training report: " + std::to_string(evaluation.class_names.size()) +
                                   " class names for " + std::to_string(scores.shape()[1]) + " classes");
+            const auto bad = std::find_if(scores.begin(), scores.end(), [](double v) { return !std::isfinite(v); });
+            if (bad != scores.end())
+                throw value_error("training report: the scores must be finite, row " +
+                                  std::to_string(static_cast<std::size_t>(bad - scores.begin()) / scores.shape()[1]) +
+                                  " holds " + std::to_string(*bad));
         }
 
         inline std::string evaluation_section(const ClassifierEvaluation& evaluation)
@@ -243,7 +248,7 @@ namespace xgrad::train
                 bars.series[2].values.push_back(scores_of_class.f1);
             }
 
-            // ROC: binary tasks one curve (class 1 against class 0), others one class against the rest each.
+            // ROC: a binary task gets one curve (class 1 against class 0), others one per class against the rest.
             viz::LineChart roc;
             roc.title = classes == 2 ? "ROC curve" : "ROC curves, each class against the rest";
             roc.x_label = "false positive rate";
