@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
@@ -283,13 +284,58 @@ TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation d
     tiny_buckets.options.bucket_bytes(1);   // a bucket per parameter
     CHECK(DistributedDataParallel<double>(mlp<double>(), group(), tiny_buckets.options).bucket_count() == 6);
     CHECK(DistributedDataParallel<double>(mlp<double>(), group()).bucket_count() == 1);
-    Run middle_buckets;   // 272 values: the last layer and the middle bias; the middle weight and the first bias; the first weight
-    middle_buckets.options.bucket_bytes(272 * sizeof(double));
+    // Backward finishes 4, 64, 16, 256, 16, 96 values; a bucket closes once it holds 80: the last layer and the
+    // middle bias; the middle weight; the first layer.
+    Run middle_buckets;
+    middle_buckets.options.bucket_bytes(80 * sizeof(double));
     CHECK(DistributedDataParallel<double>(mlp<double>(), group(), middle_buckets.options).bucket_count() == 3);
+    // A small first bucket, then large ones: the last layer; everything else.
+    Run small_first_bucket;
+    small_first_bucket.options.first_bucket_bytes(68 * sizeof(double)).bucket_bytes(1000 * sizeof(double));
+    CHECK(DistributedDataParallel<double>(mlp<double>(), group(), small_first_bucket.options).bucket_count() == 2);
     Run accumulated;
     accumulated.micro_batches = 2;   // 2 × 16 per process and step, the first under no_sync()
-    for (const Run& run : {tiny_buckets, middle_buckets, accumulated})
+    for (const Run& run : {tiny_buckets, middle_buckets, small_first_bucket, accumulated})
         check_matches_one_process<double>(mlp<double>, batch, run, 1e-12);
+    CHECK_THROWS_AS(
+        DistributedDataParallel<double>(mlp<double>(), group(), DataParallelOptions().first_bucket_bytes(0)),
+        value_error);
+}
+
+TEST_CASE("DistributedDataParallel: the communication thread and the hooks alone both end where one process does")
+{
+    // xgrad initialised MPI at MPI_THREAD_MULTIPLE, so the buckets travel on the communication thread by default.
+    CHECK(DistributedDataParallel<float>(mlp<float>(), group()).overlaps_communication());
+    Run hooks_alone, threaded_buckets;
+    hooks_alone.options.communication_thread(false).bucket_bytes(1);
+    threaded_buckets.options.bucket_bytes(1);   // a bucket per parameter, so several are in flight at once
+    CHECK_FALSE(DistributedDataParallel<float>(mlp<float>(), group(), hooks_alone.options).overlaps_communication());
+    manual_seed(61 + static_cast<std::uint64_t>(group().rank()));
+    for (const Run& run : {hooks_alone, threaded_buckets})
+    {
+        check_matches_one_process<float>(cnn<float>, global_batch<float>({1, 8, 8}, 3, 10), run, 1e-6);
+        check_matches_one_process<double>(cnn<double>, global_batch<double>({1, 8, 8}, 3, 11), run, 1e-12);
+    }
+}
+
+TEST_CASE("CommunicationThread: collectives run in order on another thread, and the first failure reaches wait_all")
+{
+    distributed::detail::CommunicationThread thread;
+    std::vector<int> order;   // written by the thread, read here after wait_all
+    std::thread::id where;
+    for (int k = 0; k < 3; ++k)
+        thread.start([&order, &where, k] {
+            order.push_back(k);
+            where = std::this_thread::get_id();
+        });
+    thread.wait_all();
+    CHECK(order == std::vector<int>{0, 1, 2});
+    CHECK(where != std::this_thread::get_id());
+    thread.start([] { throw distributed::mpi_error("all_reduce: a lost connection"); });
+    thread.start([&order] { order.push_back(3); });   // skipped: the processes no longer agree
+    CHECK_THROWS_WITH_AS(thread.wait_all(), "all_reduce: a lost connection", distributed::mpi_error);
+    CHECK_THROWS_AS(thread.wait_all(), distributed::mpi_error);
+    CHECK(order.size() == 3);
 }
 
 namespace
