@@ -327,12 +327,23 @@ TEST_CASE("CommunicationThread: collectives run in order on another thread, and 
         thread.start([&order, &where, k] {
             order.push_back(k);
             where = std::this_thread::get_id();
+            return distributed::Request();   // nothing under way
         });
     thread.wait_all();
     CHECK(order == std::vector<int>{0, 1, 2});
     CHECK(where != std::this_thread::get_id());
-    thread.start([] { throw distributed::mpi_error("all_reduce: a lost connection"); });
-    thread.start([&order] { order.push_back(3); });   // skipped: the processes no longer agree
+    // A real transfer, driven by the thread while this one does other work.
+    std::vector<double> values{1.0, double(group().rank())};
+    const ProcessGroup own(group().communicator());
+    thread.start([&own, &values] { return own.start_all_reduce_sum(values.data(), values.size()); });
+    thread.wait_all();
+    const int size = group().world_size();
+    CHECK(values == std::vector<double>{double(size), size * (size - 1) / 2.0});
+    thread.start([]() -> distributed::Request { throw distributed::mpi_error("all_reduce: a lost connection"); });
+    thread.start([&order] {   // skipped: the processes no longer agree
+        order.push_back(3);
+        return distributed::Request();
+    });
     CHECK_THROWS_WITH_AS(thread.wait_all(), "all_reduce: a lost connection", distributed::mpi_error);
     CHECK_THROWS_AS(thread.wait_all(), distributed::mpi_error);
     CHECK(order.size() == 3);

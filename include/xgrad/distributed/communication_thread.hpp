@@ -1,13 +1,15 @@
 // CommunicationThread: DistributedDataParallel's thread for the gradient all-reduces, so that they travel while
-// backward goes on computing.  Open MPI moves a transfer on only while some thread is inside an MPI call, and
-// the thread that runs backward makes none until backward ends; this one spends its time in the all-reduce.
-// It needs MPI_THREAD_MULTIPLE (the training thread may call MPI meanwhile, as SyncBatchNorm does), which xgrad
+// backward goes on computing.  Open MPI moves a non-blocking transfer on only inside MPI calls, and the thread
+// that runs backward makes none until backward ends; this one makes them meanwhile.  It needs
+// MPI_THREAD_MULTIPLE (the training thread may call MPI at the same time, as SyncBatchNorm does), which xgrad
 // asks for when it initialises MPI.
 //   detail::CommunicationThread thread;
-//   thread.start([group, bucket] { group.all_reduce(bucket->data(), bucket->size(), ReduceOp::sum); });
+//   thread.start([group, bucket] { return group.start_all_reduce_sum(bucket->data(), bucket->size()); });
 //   thread.wait_all();   // every started collective done, or the first one's exception rethrown here
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -31,10 +33,13 @@ namespace xgrad::distributed::detail
         return level == MPI_THREAD_MULTIPLE;
     }
 
-    // Runs collectives one after another on a thread of its own, in the order they were started (the same on
-    // every process, as MPI requires of collectives on one communicator).  The thread sleeps on a condition
-    // variable while nothing is queued.  A collective holds what it needs (its communicator, its buffer): the
-    // thread may outlive this object (see the destructor).
+    // Runs non-blocking collectives one after another on a thread of its own, in the order they were queued (the
+    // same on every process, as MPI requires of collectives on one communicator).  The thread starts each one
+    // and then tests it, sleeping between tests (50 µs at first, doubling up to 1 ms) so that it takes little
+    // of the cores backward computes on; once the training thread waits for it (wait_all: backward is over),
+    // it waits inside MPI, which finishes the transfer soonest.  It sleeps on a condition variable while
+    // nothing is queued.  A collective holds what it needs (its communicator, its buffer): the thread may
+    // outlive this object (see the destructor).
     class CommunicationThread
     {
     public:
@@ -60,8 +65,8 @@ namespace xgrad::distributed::detail
                 thread_.join();
         }
 
-        // Queues a collective and returns at once.
-        void start(std::function<void()> collective)
+        // Queues a collective (a function that starts it and returns its request) and returns at once.
+        void start(std::function<Request()> collective)
         {
             {
                 const std::lock_guard<std::mutex> lock(state_->mutex);
@@ -77,7 +82,10 @@ namespace xgrad::distributed::detail
         void wait_all()
         {
             std::unique_lock<std::mutex> lock(state_->mutex);
+            state_->waited_for = true;
+            state_->work.notify_one();
             state_->done.wait(lock, [this] { return state_->finished == state_->started; });
+            state_->waited_for = false;
             if (state_->error)
                 std::rethrow_exception(state_->error);
         }
@@ -86,13 +94,38 @@ namespace xgrad::distributed::detail
         struct State
         {
             std::mutex mutex;
-            std::condition_variable work;   // something queued, or stopping
+            std::condition_variable work;   // something queued, stopping, or waited for
             std::condition_variable done;   // a collective finished
-            std::deque<std::function<void()>> queue;
+            std::deque<std::function<Request()>> queue;
             std::size_t started = 0, finished = 0;
             std::exception_ptr error;
             bool stopping = false;
+            bool waited_for = false;   // the training thread is in wait_all()
         };
+
+        // Tests the request until it is complete, sleeping between tests, or waits for it once the training
+        // thread waits.  Called and returns with the lock held; MPI is called without it.
+        static void drive(State& state, std::unique_lock<std::mutex>& lock, Request& request)
+        {
+            auto pause = std::chrono::microseconds(50);
+            for (;;)
+            {
+                lock.unlock();
+                const bool complete = request.test();
+                lock.lock();
+                if (complete)
+                    return;
+                if (state.waited_for)
+                {
+                    lock.unlock();
+                    request.wait();
+                    lock.lock();
+                    return;
+                }
+                state.work.wait_for(lock, pause, [&state] { return state.waited_for; });
+                pause = std::min<std::chrono::microseconds>(2 * pause, std::chrono::milliseconds(1));
+            }
+        }
 
         static void run(State& state)
         {
@@ -102,25 +135,24 @@ namespace xgrad::distributed::detail
                 state.work.wait(lock, [&state] { return state.stopping || !state.queue.empty(); });
                 if (state.queue.empty())
                     return;   // stopping, with nothing left to run
-                const std::function<void()> collective = std::move(state.queue.front());
+                const std::function<Request()> collective = std::move(state.queue.front());
                 state.queue.pop_front();
-                const bool skip = state.error != nullptr;
-                lock.unlock();
-                std::exception_ptr failure;
-                if (!skip)
+                if (!state.error)
                 {
                     try
                     {
-                        collective();
+                        lock.unlock();
+                        Request request = collective();
+                        lock.lock();
+                        drive(state, lock, request);
                     }
                     catch (...)
                     {
-                        failure = std::current_exception();
+                        if (!lock.owns_lock())
+                            lock.lock();
+                        state.error = std::current_exception();
                     }
                 }
-                lock.lock();
-                if (failure)
-                    state.error = failure;
                 ++state.finished;
                 state.done.notify_all();
             }

@@ -283,7 +283,7 @@ namespace xgrad::distributed
                 Bucket& full = buckets_[next_bucket_++];
                 if (communication_thread_)
                     communication_thread_->start([group = *bucket_group_, values = full.values] {
-                        group.all_reduce(values->data(), values->size(), ReduceOp::sum);
+                        return group.start_all_reduce_sum(values->data(), values->size());
                     });
                 else
                     full.request = group_.start_all_reduce_sum(full.values->data(), full.values->size());
