@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,9 @@ namespace xgrad::distributed
         // Whether the buckets travel on the communication thread while backward computes (see
         // DataParallelOptions::communication_thread).
         bool overlaps_communication() const { return communication_thread_ != nullptr; }
+        // How long the last averaged backward waited at its end (in the last parameter's hook) for the buckets'
+        // all-reduces, in seconds: the communication backward did not hide (as PyTorch's DDP logs it).
+        double last_communication_wait() const { return last_communication_wait_; }
 
     private:
         struct Parameter
@@ -312,7 +316,10 @@ namespace xgrad::distributed
         Tensor<T> finish_pass(std::size_t current)
         {
             pass_pending_ = false;
+            const auto wait_start = std::chrono::steady_clock::now();
             wait_for_buckets();
+            last_communication_wait_ =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
             const T scale = T(1) / static_cast<T>(group_.world_size());
             Tensor<T> current_average;
             for (std::size_t i = 0; i < parameters_.size(); ++i)
@@ -367,5 +374,6 @@ namespace xgrad::distributed
         bool pass_pending_ = false;       // a forward's gradients are still to be averaged
         bool gradient_arrived_ = false;   // a hook of that pass has fired
         bool sync_enabled_ = true;        // false under no_sync()
+        double last_communication_wait_ = 0.0;
     };
 }
