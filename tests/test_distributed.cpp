@@ -276,6 +276,75 @@ TEST_CASE("SyncBatchNorm: 2 processes x 32 end where BatchNorm2d in 1 process x 
     CHECK(norm(ones<double>({1, 3})).value() == xt::xarray<double>{{1.0, 1.0, 1.0}} / std::sqrt(1.0 + 1e-5));
 }
 
+namespace
+{
+    // cnn_batch_norm's layers with the convolution and its BatchNorm2d nested in a Sequential of their own.
+    template <class T>
+    std::shared_ptr<nn::Sequential<T>> nested_cnn_batch_norm()
+    {
+        auto model = std::make_shared<nn::Sequential<T>>();
+        model->push_back(std::make_shared<nn::Sequential<T>>(nn::Conv2d<T>(1, 4, 3, nn::Conv2dOptions().padding(1)),
+                                                             nn::BatchNorm2d<T>(4)));
+        model->push_back(nn::ReLU<T>());
+        model->push_back(nn::MaxPool2d<T>(2));
+        model->push_back(nn::Flatten<T>());
+        model->push_back(nn::Linear<T>(4 * 4 * 4, 3));
+        return model;
+    }
+
+    // A BatchNorm held by a module of its own kind, which calls it from a member.
+    struct HoldsBatchNorm : nn::Module<double>
+    {
+        HoldsBatchNorm() { norm = register_module("norm", std::make_shared<nn::BatchNorm1d<double>>(2)); }
+        Tensor<double> forward(const Tensor<double>& x) override { return (*norm)(x); }
+        std::string type_name() const override { return "HoldsBatchNorm"; }
+        std::shared_ptr<nn::BatchNorm1d<double>> norm;
+    };
+}
+
+TEST_CASE("convert_sync_batch_norm: BatchNorm layers become SyncBatchNorm with their weights and statistics")
+{
+    manual_seed(71);
+    // A model whose batch norm has trained a little: weights and running statistics away from their defaults.
+    const auto original = nested_cnn_batch_norm<double>();
+    {
+        optim::SGD<double> optimizer(original->parameters(), optim::SGDOptions(0.1));
+        const auto batch = global_batch<double>({1, 8, 8}, 3, 12);
+        const auto [inputs, labels] = rows(batch, 0, 64);
+        cross_entropy((*original)(inputs), labels).backward();
+        optimizer.step();
+    }
+    const nn::StateDict<double> before = original->state_dict();
+    const auto converted = distributed::convert_sync_batch_norm<double>(original, group());
+    CHECK(converted == original);   // a Sequential is converted in place
+    const auto& inner = dynamic_cast<nn::Sequential<double>&>((*original)[0]);
+    CHECK(inner[1].type_name() == "SyncBatchNorm");
+    CHECK(inner[1].extra_repr() == "4, eps=1e-05, momentum=0.1, affine=true");
+    CHECK(largest_difference(converted->state_dict(), before) == 0.0);   // same names, same values
+    CHECK(before.at("0.1.num_batches_tracked")() == 1.0);
+
+    // A BatchNorm alone becomes a SyncBatchNorm; a module without one is returned as it is.
+    auto alone = std::make_shared<nn::BatchNorm1d<float>>(3, 1e-3, 0.2);
+    alone->eval();
+    const auto synced = distributed::convert_sync_batch_norm<float>(alone, group());
+    CHECK(synced->type_name() == "SyncBatchNorm");
+    CHECK_FALSE(synced->is_training());
+    CHECK(dynamic_cast<distributed::SyncBatchNorm<float>&>(*synced).momentum() == 0.2);
+    const auto plain = mlp<float>();
+    CHECK(distributed::convert_sync_batch_norm(plain, group()) == plain);
+    CHECK_THROWS_WITH_AS(distributed::convert_sync_batch_norm<double>(std::make_shared<HoldsBatchNorm>(), group()),
+                         doctest::Contains("'norm' is inside HoldsBatchNorm"), value_error);
+
+    // The converted model trains on 2 × 32 as the BatchNorm2d model on 64 in one process.
+    manual_seed(72);
+    const ModelFactory<double> make_converted = [] {
+        return distributed::convert_sync_batch_norm<double>(nested_cnn_batch_norm<double>(), group());
+    };
+    check_matches_one_process<double>(make_converted, global_batch<double>({1, 8, 8}, 3, 13), Run(), 1e-12, [] {
+        return std::static_pointer_cast<nn::Module<double>>(nested_cnn_batch_norm<double>());
+    });
+}
+
 TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation do not change the result")
 {
     manual_seed(31);
