@@ -50,11 +50,11 @@ namespace xgrad::distributed
     // final (the engine visits a leaf right after the backward of its earliest-created user).  The hook copies
     // the parameter's whole local gradient (what grad() held, from passes under no_sync(), plus this pass's)
     // into its bucket; a full bucket is handed at once to the communication thread, which sums it over the
-    // processes while backward goes on through the earlier layers.  Buckets start in a fixed order (reverse parameter order, the order backward
-    // reaches them), the same on every process, as MPI requires of collectives.  When the last parameter's
-    // hook fires, every bucket has started; the hook then waits for them all, divides by the number of
-    // processes and stores the averages in grad(): when backward() returns, the gradients are synchronised
-    // and optimizer.step() may run.
+    // processes while backward goes on through the earlier layers.  Buckets start in a fixed order (reverse
+    // parameter order, the order backward reaches them), the same on every process, as MPI requires of
+    // collectives.  When the last parameter's hook fires, every bucket has started; the hook then waits for
+    // them all, divides by the number of processes and stores the averages in grad(): when backward()
+    // returns, the gradients are synchronised and optimizer.step() may run.
     template <class T = float>
     class DistributedDataParallel : public nn::Module<T>
     {
