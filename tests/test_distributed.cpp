@@ -527,6 +527,22 @@ TEST_CASE("a rank that throws mid-epoch ends the whole job with its message" * d
     FAIL("the job should have ended");
 }
 
+// Selected by its own CTest entry (`--test-case='*below MPI_THREAD_MULTIPLE*' --no-skip`): the program initialises
+// MPI itself at MPI_THREAD_SERIALIZED, before any ProcessGroup, and xgrad adopts its MPI_COMM_WORLD.
+TEST_CASE("MPI initialised below MPI_THREAD_MULTIPLE: no communication thread, the same results" * doctest::skip())
+{
+    int provided = MPI_THREAD_SINGLE;
+    REQUIRE(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) == MPI_SUCCESS);
+    REQUIRE(provided < MPI_THREAD_MULTIPLE);
+    CHECK_FALSE(distributed::detail::mpi_thread_multiple());
+    CHECK_FALSE(DistributedDataParallel<double>(mlp<double>(), group()).overlaps_communication());
+    manual_seed(81 + static_cast<std::uint64_t>(group().rank()));
+    Run several_buckets;
+    several_buckets.options.bucket_bytes(1);
+    check_matches_one_process<double>(cnn<double>, global_batch<double>({1, 8, 8}, 3, 14), several_buckets, 1e-12);
+    MPI_Finalize();   // the program's to do, as it initialised MPI
+}
+
 namespace
 {
     // Stops the run after its first epoch, on the process it runs on.
