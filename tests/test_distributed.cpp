@@ -366,6 +366,19 @@ TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation d
     accumulated.micro_batches = 2;   // 2 × 16 per process and step, the first under no_sync()
     for (const Run& run : {tiny_buckets, middle_buckets, small_first_bucket, accumulated})
         check_matches_one_process<double>(mlp<double>, batch, run, 1e-12);
+    // Not only close but bit-identical, on the thread or not: on two processes each value's sum is one addition
+    // (commutative, so the same on both), wherever the bucket boundaries fall.
+    Run tiny_buckets_hooks_alone = tiny_buckets;
+    tiny_buckets_hooks_alone.options.communication_thread(false);
+    std::vector<nn::StateDict<double>> trained;
+    for (const Run& run : {Run(), tiny_buckets, middle_buckets, tiny_buckets_hooks_alone})
+    {
+        manual_seed(32);
+        trained.push_back(train_data_parallel<double>(mlp<double>, batch, run).first);
+    }
+    if (group().world_size() <= 2)
+        for (std::size_t k = 1; k < trained.size(); ++k)
+            CHECK(largest_difference(trained[k], trained[0]) == 0.0);
     CHECK_THROWS_AS(
         DistributedDataParallel<double>(mlp<double>(), group(), DataParallelOptions().first_bucket_bytes(0)),
         value_error);
