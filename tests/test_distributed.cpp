@@ -519,18 +519,27 @@ TEST_CASE("DistributedSampler shards as PyTorch's: equal shares, padded or dropp
     CHECK_THROWS_AS(data::DataLoader<float>(dataset, options), value_error);
 }
 
-// Selected by its own CTest entry (`--test-case='*throws*' --no-skip`): rank 1 fails at its third step while
-// rank 0 waits for it in an all-reduce; the job must end within seconds with rank 1's message.
+// Selected by its own CTest entry (`--test-case='*throws*' --no-skip`): rank 1 fails in the middle of its third
+// backward, with buckets under way on the communication threads, while rank 0 waits for it; the job must end
+// within seconds with rank 1's message.
 TEST_CASE("a rank that throws mid-epoch ends the whole job with its message" * doctest::skip())
 {
     distributed::run_or_abort([] {
         const auto batch = global_batch<float>({6}, 4, 6);
-        DistributedDataParallel<float> model(mlp<float>(), group());
+        // A bucket per parameter: when the first layer's weight gets its gradient (the last of backward), the
+        // others have been queued.
+        DistributedDataParallel<float> model(mlp<float>(), group(), DataParallelOptions().bucket_bytes(1));
         optim::SGD<float> optimizer(model.parameters(), optim::SGDOptions(0.1));
-        for (int step = 0; step < 1000; ++step)
+        int step = 0;
+        HookHandle failure;
+        if (group().rank() == 1)
+            failure = model.parameters().front().register_hook([&step](const Tensor<float>&) -> Tensor<float> {
+                if (step == 3)
+                    throw value_error("deliberate failure at step 3");
+                return Tensor<float>();
+            });
+        for (; step < 1000; ++step)
         {
-            if (group().rank() == 1 && step == 3)
-                throw value_error("deliberate failure at step 3");
             const auto [inputs, labels] = rows(batch, 0, 32);
             optimizer.zero_grad();
             cross_entropy(model(inputs), labels).backward();
