@@ -334,6 +334,12 @@ TEST_CASE("convert_sync_batch_norm: BatchNorm layers become SyncBatchNorm with t
     CHECK(distributed::convert_sync_batch_norm(plain, group()) == plain);
     CHECK_THROWS_WITH_AS(distributed::convert_sync_batch_norm<double>(std::make_shared<HoldsBatchNorm>(), group()),
                          doctest::Contains("'norm' is inside HoldsBatchNorm"), value_error);
+    auto mixed = std::make_shared<nn::Sequential<double>>();
+    mixed->push_back(nn::BatchNorm1d<double>(2));
+    mixed->push_back(std::make_shared<HoldsBatchNorm>());
+    CHECK_THROWS_WITH_AS(distributed::convert_sync_batch_norm<double>(mixed, group()),
+                         doctest::Contains("'1.norm' is inside HoldsBatchNorm '1'"), value_error);
+    CHECK((*mixed)[0].type_name() == "BatchNorm1d");   // converted whole or not at all
 
     // The converted model trains on 2 × 32 as the BatchNorm2d model on 64 in one process.
     manual_seed(72);

@@ -99,54 +99,74 @@ namespace xgrad::distributed
 {
     namespace detail
     {
-        // Whether a BatchNorm that is not yet a SyncBatchNorm is `module` or below it; its path in `found`.
+        template <class T>
+        bool is_batch_norm_to_convert(const nn::Module<T>& module)
+        {
+            return dynamic_cast<const nn::BatchNorm<T>*>(&module) && !dynamic_cast<const SyncBatchNorm<T>*>(&module);
+        }
+
+        inline std::string child_path(const std::string& path, const std::string& name)
+        {
+            return path.empty() ? name : path + "." + name;
+        }
+
+        // Whether a BatchNorm to convert is `module` or below it; its path in `found`.
         template <class T>
         bool holds_batch_norm(const nn::Module<T>& module, const std::string& path, std::string& found)
         {
-            if (dynamic_cast<const nn::BatchNorm<T>*>(&module) && !dynamic_cast<const SyncBatchNorm<T>*>(&module))
+            if (is_batch_norm_to_convert(module))
             {
                 found = path;
                 return true;
             }
             for (const auto& [name, child] : module.named_children())
-                if (holds_batch_norm(*child, path.empty() ? name : path + "." + name, found))
+                if (holds_batch_norm(*child, child_path(path, name), found))
                     return true;
             return false;
         }
 
+        // Throws when a BatchNorm to convert sits inside a module other than nn::Sequential, before anything is
+        // converted, so that a model is converted whole or not at all.
         template <class T>
-        std::shared_ptr<nn::Module<T>> convert_sync_batch_norm(std::shared_ptr<nn::Module<T>> module,
-                                                               const ProcessGroup& group, const std::string& path)
+        void check_convertible(const nn::Module<T>& module, const std::string& path)
         {
-            const auto norm = std::dynamic_pointer_cast<nn::BatchNorm<T>>(module);
-            if (norm && !std::dynamic_pointer_cast<SyncBatchNorm<T>>(module))
+            if (is_batch_norm_to_convert(module))
+                return;
+            const bool sequential = dynamic_cast<const nn::Sequential<T>*>(&module) != nullptr;
+            for (const auto& [name, child] : module.named_children())
             {
-                auto synced = std::make_shared<SyncBatchNorm<T>>(norm->num_features(), group, norm->eps(),
-                                                                 norm->momentum(), norm->weight.defined());
+                std::string found;
+                if (sequential)
+                    check_convertible(*child, child_path(path, name));
+                else if (holds_batch_norm(*child, child_path(path, name), found))
+                    throw value_error("convert_sync_batch_norm: '" + found + "' is inside " + module.type_name() +
+                                      (path.empty() ? std::string() : " '" + path + "'") +
+                                      ", which is not an nn::Sequential: its forward calls the layers it holds "
+                                      "itself, so they cannot be replaced; build it with SyncBatchNorm instead");
+            }
+        }
+
+        template <class T>
+        std::shared_ptr<nn::Module<T>> convert_batch_norms(std::shared_ptr<nn::Module<T>> module,
+                                                           const ProcessGroup& group)
+        {
+            if (is_batch_norm_to_convert(*module))
+            {
+                const auto& norm = static_cast<const nn::BatchNorm<T>&>(*module);
+                auto synced = std::make_shared<SyncBatchNorm<T>>(norm.num_features(), group, norm.eps(),
+                                                                 norm.momentum(), norm.weight.defined());
                 const auto copy = [](const Tensor<T>& from, const Tensor<T>& to) { to.mutable_value() = from.value(); };
-                if (norm->weight.defined())
-                    copy(norm->weight, synced->weight), copy(norm->bias, synced->bias);
-                copy(norm->running_mean, synced->running_mean);
-                copy(norm->running_var, synced->running_var);
-                copy(norm->num_batches_tracked, synced->num_batches_tracked);
-                synced->train(norm->is_training());
+                if (norm.weight.defined())
+                    copy(norm.weight, synced->weight), copy(norm.bias, synced->bias);
+                copy(norm.running_mean, synced->running_mean);
+                copy(norm.running_var, synced->running_var);
+                copy(norm.num_batches_tracked, synced->num_batches_tracked);
+                synced->train(norm.is_training());
                 return synced;
             }
             if (const auto sequence = std::dynamic_pointer_cast<nn::Sequential<T>>(module))
-            {
                 for (std::size_t i = 0; i < sequence->size(); ++i)
-                {
-                    const auto& [name, child] = sequence->named_children()[i];
-                    sequence->set(i, convert_sync_batch_norm(child, group, path.empty() ? name : path + "." + name));
-                }
-                return module;
-            }
-            std::string found;
-            if (holds_batch_norm(*module, path, found))
-                throw value_error("convert_sync_batch_norm: '" + found + "' is inside " + module->type_name() +
-                                  (path.empty() ? std::string() : " '" + path + "'") +
-                                  ", which is not an nn::Sequential: its forward calls the layers it holds itself, "
-                                  "so they cannot be replaced; build it with SyncBatchNorm instead");
+                    sequence->set(i, convert_batch_norms(sequence->named_children()[i].second, group));
             return module;
         }
     }
@@ -162,7 +182,8 @@ namespace xgrad::distributed
     std::shared_ptr<nn::Module<T>> convert_sync_batch_norm(std::shared_ptr<nn::Module<T>> module,
                                                            const ProcessGroup& group)
     {
-        return detail::convert_sync_batch_norm(std::move(module), group, "");
+        detail::check_convertible(*module, "");
+        return detail::convert_batch_norms(std::move(module), group);
     }
 }
 
