@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
@@ -275,6 +276,81 @@ TEST_CASE("SyncBatchNorm: 2 processes x 32 end where BatchNorm2d in 1 process x 
     CHECK(norm(ones<double>({1, 3})).value() == xt::xarray<double>{{1.0, 1.0, 1.0}} / std::sqrt(1.0 + 1e-5));
 }
 
+namespace
+{
+    // cnn_batch_norm's layers with the convolution and its BatchNorm2d nested in a Sequential of their own.
+    template <class T>
+    std::shared_ptr<nn::Sequential<T>> nested_cnn_batch_norm()
+    {
+        auto model = std::make_shared<nn::Sequential<T>>();
+        model->push_back(std::make_shared<nn::Sequential<T>>(nn::Conv2d<T>(1, 4, 3, nn::Conv2dOptions().padding(1)),
+                                                             nn::BatchNorm2d<T>(4)));
+        model->push_back(nn::ReLU<T>());
+        model->push_back(nn::MaxPool2d<T>(2));
+        model->push_back(nn::Flatten<T>());
+        model->push_back(nn::Linear<T>(4 * 4 * 4, 3));
+        return model;
+    }
+
+    // A BatchNorm held by a module of its own kind, which calls it from a member.
+    struct HoldsBatchNorm : nn::Module<double>
+    {
+        HoldsBatchNorm() { norm = register_module("norm", std::make_shared<nn::BatchNorm1d<double>>(2)); }
+        Tensor<double> forward(const Tensor<double>& x) override { return (*norm)(x); }
+        std::string type_name() const override { return "HoldsBatchNorm"; }
+        std::shared_ptr<nn::BatchNorm1d<double>> norm;
+    };
+}
+
+TEST_CASE("convert_sync_batch_norm: BatchNorm layers become SyncBatchNorm with their weights and statistics")
+{
+    manual_seed(71);
+    // A model whose batch norm has trained a little: weights and running statistics away from their defaults.
+    const auto original = nested_cnn_batch_norm<double>();
+    {
+        optim::SGD<double> optimizer(original->parameters(), optim::SGDOptions(0.1));
+        const auto batch = global_batch<double>({1, 8, 8}, 3, 12);
+        const auto [inputs, labels] = rows(batch, 0, 64);
+        cross_entropy((*original)(inputs), labels).backward();
+        optimizer.step();
+    }
+    const nn::StateDict<double> before = original->state_dict();
+    const auto converted = distributed::convert_sync_batch_norm<double>(original, group());
+    CHECK(converted == original);   // a Sequential is converted in place
+    const auto& inner = dynamic_cast<nn::Sequential<double>&>((*original)[0]);
+    CHECK(inner[1].type_name() == "SyncBatchNorm");
+    CHECK(inner[1].extra_repr() == "4, eps=1e-05, momentum=0.1, affine=true");
+    CHECK(largest_difference(converted->state_dict(), before) == 0.0);   // same names, same values
+    CHECK(before.at("0.1.num_batches_tracked")() == 1.0);
+
+    // A BatchNorm alone becomes a SyncBatchNorm; a module without one is returned as it is.
+    auto alone = std::make_shared<nn::BatchNorm1d<float>>(3, 1e-3, 0.2);
+    alone->eval();
+    const auto synced = distributed::convert_sync_batch_norm<float>(alone, group());
+    CHECK(synced->type_name() == "SyncBatchNorm");
+    CHECK_FALSE(synced->is_training());
+    CHECK(dynamic_cast<distributed::SyncBatchNorm<float>&>(*synced).momentum() == 0.2);
+    const auto plain = mlp<float>();
+    CHECK(distributed::convert_sync_batch_norm(plain, group()) == plain);
+    CHECK_THROWS_WITH_AS(distributed::convert_sync_batch_norm<double>(std::make_shared<HoldsBatchNorm>(), group()),
+                         doctest::Contains("'norm' is inside HoldsBatchNorm"), value_error);
+    auto mixed = std::make_shared<nn::Sequential<double>>();
+    mixed->push_back(nn::BatchNorm1d<double>(2));
+    mixed->push_back(std::make_shared<HoldsBatchNorm>());
+    CHECK_THROWS_WITH_AS(distributed::convert_sync_batch_norm<double>(mixed, group()),
+                         doctest::Contains("'1.norm' is inside HoldsBatchNorm '1'"), value_error);
+    CHECK((*mixed)[0].type_name() == "BatchNorm1d");   // converted whole or not at all
+
+    // The converted model trains on 2 × 32 as the BatchNorm2d model on 64 in one process.
+    manual_seed(72);
+    const ModelFactory<double> make_converted = [] {
+        return distributed::convert_sync_batch_norm<double>(nested_cnn_batch_norm<double>(), group());
+    };
+    check_matches_one_process<double>(make_converted, global_batch<double>({1, 8, 8}, 3, 13), Run(), 1e-12, [] {
+        return std::static_pointer_cast<nn::Module<double>>(nested_cnn_batch_norm<double>());
+    });
+}
+
 TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation do not change the result")
 {
     manual_seed(31);
@@ -283,13 +359,82 @@ TEST_CASE("DistributedDataParallel: bucket boundaries and no_sync accumulation d
     tiny_buckets.options.bucket_bytes(1);   // a bucket per parameter
     CHECK(DistributedDataParallel<double>(mlp<double>(), group(), tiny_buckets.options).bucket_count() == 6);
     CHECK(DistributedDataParallel<double>(mlp<double>(), group()).bucket_count() == 1);
-    Run middle_buckets;   // 272 values: the last layer and the middle bias; the middle weight and the first bias; the first weight
-    middle_buckets.options.bucket_bytes(272 * sizeof(double));
+    // Backward finishes 4, 64, 16, 256, 16, 96 values; a bucket closes once it holds 80: the last layer and the
+    // middle bias; the middle weight; the first layer.
+    Run middle_buckets;
+    middle_buckets.options.bucket_bytes(80 * sizeof(double));
     CHECK(DistributedDataParallel<double>(mlp<double>(), group(), middle_buckets.options).bucket_count() == 3);
+    // A small first bucket, then large ones: the last layer; everything else.
+    Run small_first_bucket;
+    small_first_bucket.options.first_bucket_bytes(68 * sizeof(double)).bucket_bytes(1000 * sizeof(double));
+    CHECK(DistributedDataParallel<double>(mlp<double>(), group(), small_first_bucket.options).bucket_count() == 2);
     Run accumulated;
     accumulated.micro_batches = 2;   // 2 × 16 per process and step, the first under no_sync()
-    for (const Run& run : {tiny_buckets, middle_buckets, accumulated})
+    for (const Run& run : {tiny_buckets, middle_buckets, small_first_bucket, accumulated})
         check_matches_one_process<double>(mlp<double>, batch, run, 1e-12);
+    // Not only close but bit-identical, on the thread or not: on two processes each value's sum is one addition
+    // (commutative, so the same on both), wherever the bucket boundaries fall.
+    Run tiny_buckets_hooks_alone = tiny_buckets;
+    tiny_buckets_hooks_alone.options.communication_thread(false);
+    std::vector<nn::StateDict<double>> trained;
+    for (const Run& run : {Run(), tiny_buckets, middle_buckets, tiny_buckets_hooks_alone})
+    {
+        manual_seed(32);
+        trained.push_back(train_data_parallel<double>(mlp<double>, batch, run).first);
+    }
+    if (group().world_size() <= 2)
+        for (std::size_t k = 1; k < trained.size(); ++k)
+            CHECK(largest_difference(trained[k], trained[0]) == 0.0);
+    CHECK_THROWS_AS(
+        DistributedDataParallel<double>(mlp<double>(), group(), DataParallelOptions().first_bucket_bytes(0)),
+        value_error);
+}
+
+TEST_CASE("DistributedDataParallel: the communication thread and the hooks alone both end where one process does")
+{
+    // xgrad initialised MPI at MPI_THREAD_MULTIPLE, so the buckets travel on the communication thread by default.
+    CHECK(DistributedDataParallel<float>(mlp<float>(), group()).overlaps_communication());
+    Run hooks_alone, threaded_buckets;
+    hooks_alone.options.communication_thread(false).bucket_bytes(1);
+    threaded_buckets.options.bucket_bytes(1);   // a bucket per parameter, so several are in flight at once
+    CHECK_FALSE(DistributedDataParallel<float>(mlp<float>(), group(), hooks_alone.options).overlaps_communication());
+    manual_seed(61 + static_cast<std::uint64_t>(group().rank()));
+    for (const Run& run : {hooks_alone, threaded_buckets})
+    {
+        check_matches_one_process<float>(cnn<float>, global_batch<float>({1, 8, 8}, 3, 10), run, 1e-6);
+        check_matches_one_process<double>(cnn<double>, global_batch<double>({1, 8, 8}, 3, 11), run, 1e-12);
+    }
+}
+
+TEST_CASE("CommunicationThread: collectives run in order on another thread, and the first failure reaches wait_all")
+{
+    distributed::detail::CommunicationThread thread;
+    std::vector<int> order;   // written by the thread, read here after wait_all
+    std::thread::id where;
+    for (int k = 0; k < 3; ++k)
+        thread.start([&order, &where, k] {
+            order.push_back(k);
+            where = std::this_thread::get_id();
+            return distributed::Request();   // nothing under way
+        });
+    thread.wait_all();
+    CHECK(order == std::vector<int>{0, 1, 2});
+    CHECK(where != std::this_thread::get_id());
+    // A real transfer, driven by the thread while this one does other work.
+    std::vector<double> values{1.0, double(group().rank())};
+    const ProcessGroup own(group().communicator());
+    thread.start([&own, &values] { return own.start_all_reduce_sum(values.data(), values.size()); });
+    thread.wait_all();
+    const int size = group().world_size();
+    CHECK(values == std::vector<double>{double(size), size * (size - 1) / 2.0});
+    thread.start([]() -> distributed::Request { throw distributed::mpi_error("all_reduce: a lost connection"); });
+    thread.start([&order] {   // skipped: the processes no longer agree
+        order.push_back(3);
+        return distributed::Request();
+    });
+    CHECK_THROWS_WITH_AS(thread.wait_all(), "all_reduce: a lost connection", distributed::mpi_error);
+    CHECK_THROWS_AS(thread.wait_all(), distributed::mpi_error);
+    CHECK(order.size() == 3);
 }
 
 namespace
@@ -380,18 +525,27 @@ TEST_CASE("DistributedSampler shards as PyTorch's: equal shares, padded or dropp
     CHECK_THROWS_AS(data::DataLoader<float>(dataset, options), value_error);
 }
 
-// Selected by its own CTest entry (`--test-case='*throws*' --no-skip`): rank 1 fails at its third step while
-// rank 0 waits for it in an all-reduce; the job must end within seconds with rank 1's message.
+// Selected by its own CTest entry (`--test-case='*throws*' --no-skip`): rank 1 fails in the middle of its third
+// backward, with buckets under way on the communication threads, while rank 0 waits for it; the job must end
+// within seconds with rank 1's message.
 TEST_CASE("a rank that throws mid-epoch ends the whole job with its message" * doctest::skip())
 {
     distributed::run_or_abort([] {
         const auto batch = global_batch<float>({6}, 4, 6);
-        DistributedDataParallel<float> model(mlp<float>(), group());
+        // A bucket per parameter: when the first layer's weight gets its gradient (the last of backward), the
+        // others have been queued.
+        DistributedDataParallel<float> model(mlp<float>(), group(), DataParallelOptions().bucket_bytes(1));
         optim::SGD<float> optimizer(model.parameters(), optim::SGDOptions(0.1));
-        for (int step = 0; step < 1000; ++step)
+        int step = 0;
+        HookHandle failure;
+        if (group().rank() == 1)
+            failure = model.parameters().front().register_hook([&step](const Tensor<float>&) -> Tensor<float> {
+                if (step == 3)
+                    throw value_error("deliberate failure at step 3");
+                return Tensor<float>();
+            });
+        for (; step < 1000; ++step)
         {
-            if (group().rank() == 1 && step == 3)
-                throw value_error("deliberate failure at step 3");
             const auto [inputs, labels] = rows(batch, 0, 32);
             optimizer.zero_grad();
             cross_entropy(model(inputs), labels).backward();
@@ -399,6 +553,22 @@ TEST_CASE("a rank that throws mid-epoch ends the whole job with its message" * d
         }
     });
     FAIL("the job should have ended");
+}
+
+// Selected by its own CTest entry (`--test-case='*below MPI_THREAD_MULTIPLE*' --no-skip`): the program initialises
+// MPI itself at MPI_THREAD_SERIALIZED, before any ProcessGroup, and xgrad adopts its MPI_COMM_WORLD.
+TEST_CASE("MPI initialised below MPI_THREAD_MULTIPLE: no communication thread, the same results" * doctest::skip())
+{
+    int provided = MPI_THREAD_SINGLE;
+    REQUIRE(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) == MPI_SUCCESS);
+    REQUIRE(provided < MPI_THREAD_MULTIPLE);
+    CHECK_FALSE(distributed::detail::mpi_thread_multiple());
+    CHECK_FALSE(DistributedDataParallel<double>(mlp<double>(), group()).overlaps_communication());
+    manual_seed(81 + static_cast<std::uint64_t>(group().rank()));
+    Run several_buckets;
+    several_buckets.options.bucket_bytes(1);
+    check_matches_one_process<double>(cnn<double>, global_batch<double>({1, 8, 8}, 3, 14), several_buckets, 1e-12);
+    MPI_Finalize();   // the program's to do, as it initialised MPI
 }
 
 namespace

@@ -102,6 +102,12 @@ TEST_CASE("Sequential names its children 0, 1, ... and deduces its scalar type")
     nn::Sequential<double> doubles(nn::Linear<double>(2, 2));
     doubles.push_back(nn::Sigmoid<double>());
     CHECK(doubles.size() == 2);
+
+    // set: another module in a child's place, under the same name; forward goes through it.
+    model.set(2, std::make_shared<nn::Linear<float>>(8, 3));
+    CHECK(shape_of(model, "2.weight") == Shape{3, 8});
+    CHECK(model(ones<float>({5, 4})).shape() == Shape{5, 3});
+    CHECK_THROWS_AS(model.set(3, std::make_shared<nn::ReLU<float>>()), value_error);
 }
 
 TEST_CASE("MultiheadAttention, TransformerEncoderLayer and TransformerEncoder name their parameters as torch.nn")

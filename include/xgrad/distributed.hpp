@@ -4,6 +4,7 @@
 #pragma once
 
 #include "data/sampler.hpp"
+#include "distributed/communication_thread.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/process_group.hpp"
 #include "distributed/sync_batch_norm.hpp"

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -16,16 +18,25 @@
 #include "../config.hpp"
 #include "../core/autograd.hpp"
 #include "../nn/module.hpp"
+#include "communication_thread.hpp"
 #include "process_group.hpp"
 
 namespace xgrad::distributed
 {
     class DataParallelOptions : public ChainedOptions<DataParallelOptions>
     {
-        // Gradients travel in buckets of about this many bytes (a parameter larger than that gets a bucket of
-        // its own): large enough that each all-reduce is not dominated by latency, small enough that the
-        // first bucket starts early in backward.
+        // Gradients travel in buckets: parameters are added to a bucket (in the order backward finishes them)
+        // until it holds at least this many bytes, so each all-reduce is not dominated by latency...
         XGRAD_OPTION(std::size_t, bucket_bytes) = 25u << 20;
+        // ...but the first bucket closes at this size (or bucket_bytes, when smaller), so that it starts early
+        // in backward and travels while the rest of backward computes (PyTorch's two sizes, 1 MB then 25 MB).
+        XGRAD_OPTION(std::size_t, first_bucket_bytes) = 1u << 20;
+        // Sum the buckets on a communication thread, so that they travel during backward.  It needs MPI at
+        // MPI_THREAD_MULTIPLE (what xgrad asks for when it initialises MPI); when the program initialised MPI at
+        // a lower level, or with this off, the hooks start the buckets themselves and MPI moves them on only
+        // inside those calls, mostly at the end of backward: the same results, without overlap
+        // (overlaps_communication() says which).
+        XGRAD_OPTION(bool, communication_thread) = true;
         // Parameters the forward did not use get no gradient from backward; with this on, each forward finds
         // them (a walk of its graph) and they take part in the average with a zero gradient, as PyTorch's
         // find_unused_parameters.  Off, a parameter that got no gradient is an error naming it.
@@ -38,12 +49,12 @@ namespace xgrad::distributed
     // When gradients are averaged.  Each parameter's gradient hook fires once its gradient for the pass is
     // final (the engine visits a leaf right after the backward of its earliest-created user).  The hook copies
     // the parameter's whole local gradient (what grad() held, from passes under no_sync(), plus this pass's)
-    // into its bucket; a full bucket starts a non-blocking all-reduce at once, while backward goes on through
-    // the earlier layers.  Buckets start in a fixed order (reverse parameter order, the order backward
-    // reaches them), the same on every process, as MPI requires of collectives.  When the last parameter's
-    // hook fires, every bucket has started; the hook then waits for them all, divides by the number of
-    // processes and stores the averages in grad(): when backward() returns, the gradients are synchronised
-    // and optimizer.step() may run.
+    // into its bucket; a full bucket is handed at once to the communication thread, which sums it over the
+    // processes while backward goes on through the earlier layers.  Buckets start in a fixed order (reverse
+    // parameter order, the order backward reaches them), the same on every process, as MPI requires of
+    // collectives.  When the last parameter's hook fires, every bucket has started; the hook then waits for
+    // them all, divides by the number of processes and stores the averages in grad(): when backward()
+    // returns, the gradients are synchronised and optimizer.step() may run.
     template <class T = float>
     class DistributedDataParallel : public nn::Module<T>
     {
@@ -54,8 +65,8 @@ namespace xgrad::distributed
                                 DataParallelOptions options = DataParallelOptions())
             : module_(this->register_module("module", std::move(module))), group_(std::move(group)), options_(options)
         {
-            if (options_.bucket_bytes() == 0)
-                throw value_error("DistributedDataParallel: bucket_bytes must be positive");
+            if (options_.bucket_bytes() == 0 || options_.first_bucket_bytes() == 0)
+                throw value_error("DistributedDataParallel: bucket_bytes and first_bucket_bytes must be positive");
             std::unordered_set<const void*> seen;   // a parameter shared by two layers is averaged once
             for (const auto& [name, parameter] : module_->named_parameters())
                 if (seen.insert(parameter.node().get()).second)
@@ -65,6 +76,12 @@ namespace xgrad::distributed
                 group_.broadcast(parameter.tensor, 0);
             broadcast_buffers();
             build_buckets();
+            if (options_.communication_thread() && detail::mpi_thread_multiple())
+            {
+                // A communicator of its own: the thread's all-reduces never meet the program's collectives.
+                bucket_group_.emplace(group_.communicator());
+                communication_thread_ = std::make_unique<detail::CommunicationThread>();
+            }
             for (std::size_t i = 0; i < parameters_.size(); ++i)
                 if (parameters_[i].tensor.requires_grad())
                     hooks_.push_back(parameters_[i].tensor.register_hook(
@@ -115,6 +132,20 @@ namespace xgrad::distributed
 
         // The number of gradient buckets (each one all-reduce per step).
         std::size_t bucket_count() const { return buckets_.size(); }
+        // The number of values in each bucket, in the order they travel.
+        std::vector<std::size_t> bucket_sizes() const
+        {
+            std::vector<std::size_t> sizes;
+            for (const auto& bucket : buckets_)
+                sizes.push_back(bucket.values->size());
+            return sizes;
+        }
+        // Whether the buckets travel on the communication thread while backward computes (see
+        // DataParallelOptions::communication_thread).
+        bool overlaps_communication() const { return communication_thread_ != nullptr; }
+        // How long the last averaged backward waited at its end (in the last parameter's hook) for the buckets'
+        // all-reduces, in seconds: the communication backward did not hide (as PyTorch's DDP logs it).
+        double last_communication_wait() const { return last_communication_wait_; }
 
     private:
         struct Parameter
@@ -128,10 +159,10 @@ namespace xgrad::distributed
         struct Bucket
         {
             std::vector<std::size_t> parameters;   // indices into parameters_
-            std::vector<T> values;                 // their gradients, one after another
-            std::size_t pending = 0;               // parameters not ready yet in this pass
-            bool started = false;
-            Request request;
+            // Their gradients, one after another; shared with the communication thread.
+            std::shared_ptr<std::vector<T>> values = std::make_shared<std::vector<T>>();
+            std::size_t pending = 0;   // parameters not ready yet in this pass
+            Request request;           // without the communication thread: the all-reduce under way
         };
 
         void check_same_model_everywhere() const
@@ -151,24 +182,27 @@ namespace xgrad::distributed
                 group_.broadcast(buffer, 0);
         }
 
-        // Reverse parameter order (the order backward finishes them), cut at bucket_bytes.
+        // Reverse parameter order (the order backward finishes them); a bucket closes once it holds
+        // first_bucket_bytes (the first) or bucket_bytes (the others), as PyTorch's.
         void build_buckets()
         {
-            const std::size_t capacity = std::max<std::size_t>(1, options_.bucket_bytes() / sizeof(T));
+            std::size_t limit = std::min(options_.first_bucket_bytes(), options_.bucket_bytes());
+            bool open = false;   // the last bucket takes more parameters
             for (std::size_t k = parameters_.size(); k-- > 0;)
             {
                 Parameter& parameter = parameters_[k];
                 if (!parameter.tensor.requires_grad())
                     continue;
-                const std::size_t size = parameter.tensor.numel();
-                if (buckets_.empty() ||
-                    (!buckets_.back().values.empty() && buckets_.back().values.size() + size > capacity))
-                    buckets_.emplace_back();
+                if (!open)
+                    buckets_.emplace_back(), open = true;
                 Bucket& bucket = buckets_.back();
+                std::vector<T>& values = *bucket.values;
                 parameter.bucket = buckets_.size() - 1;
-                parameter.offset = bucket.values.size();
+                parameter.offset = values.size();
                 bucket.parameters.push_back(k);
-                bucket.values.resize(bucket.values.size() + size);
+                values.resize(values.size() + parameter.tensor.numel());
+                if (values.size() * sizeof(T) >= limit)
+                    open = false, limit = options_.bucket_bytes();
             }
         }
 
@@ -177,7 +211,7 @@ namespace xgrad::distributed
         void prepare_pass(const Tensor<T>& output)
         {
             for (auto& bucket : buckets_)
-                bucket.pending = bucket.parameters.size(), bucket.started = false;
+                bucket.pending = bucket.parameters.size();
             for (auto& parameter : parameters_)
                 parameter.ready = false;
             next_bucket_ = 0;
@@ -225,7 +259,8 @@ namespace xgrad::distributed
             mark_ready(i, gradient);
             if (next_bucket_ < buckets_.size())
             {
-                for (std::size_t b = 0; b < next_bucket_; ++b)   // let the started transfers progress
+                // Without the communication thread, only these calls move the started transfers on.
+                for (std::size_t b = 0; b < next_bucket_; ++b)
                     buckets_[b].request.test();
                 return Tensor<T>();
             }
@@ -233,12 +268,12 @@ namespace xgrad::distributed
         }
 
         // Copies parameter i's whole local gradient (grad() so far plus this pass's, which may be undefined for
-        // an unused parameter) into its bucket, and starts every bucket that is full, in order.
+        // an unused parameter) into its bucket, and starts the all-reduce of every bucket that is full, in order.
         void mark_ready(std::size_t i, const Tensor<T>& gradient)
         {
             Parameter& parameter = parameters_[i];
             Bucket& bucket = buckets_[parameter.bucket];
-            T* slot = bucket.values.data() + parameter.offset;
+            T* slot = bucket.values->data() + parameter.offset;
             const std::size_t n = parameter.tensor.numel();
             std::fill(slot, slot + n, T(0));
             if (parameter.tensor.has_grad())
@@ -250,9 +285,22 @@ namespace xgrad::distributed
             while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0)
             {
                 Bucket& full = buckets_[next_bucket_++];
-                full.request = group_.start_all_reduce_sum(full.values.data(), full.values.size());
-                full.started = true;
+                if (communication_thread_)
+                    communication_thread_->start([group = *bucket_group_, values = full.values] {
+                        return group.start_all_reduce_sum(values->data(), values->size());
+                    });
+                else
+                    full.request = group_.start_all_reduce_sum(full.values->data(), full.values->size());
             }
+        }
+
+        // Every started bucket summed over the processes.
+        void wait_for_buckets()
+        {
+            if (communication_thread_)
+                communication_thread_->wait_all();
+            for (auto& bucket : buckets_)
+                bucket.request.wait();
         }
 
         static void add_into(T* slot, const typename Tensor<T>::array_type& values)
@@ -268,8 +316,10 @@ namespace xgrad::distributed
         Tensor<T> finish_pass(std::size_t current)
         {
             pass_pending_ = false;
-            for (auto& bucket : buckets_)
-                bucket.request.wait();
+            const auto wait_start = std::chrono::steady_clock::now();
+            wait_for_buckets();
+            last_communication_wait_ =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
             const T scale = T(1) / static_cast<T>(group_.world_size());
             Tensor<T> current_average;
             for (std::size_t i = 0; i < parameters_.size(); ++i)
@@ -277,7 +327,7 @@ namespace xgrad::distributed
                 Parameter& parameter = parameters_[i];
                 if (!parameter.tensor.requires_grad())
                     continue;
-                const T* slot = buckets_[parameter.bucket].values.data() + parameter.offset;
+                const T* slot = buckets_[parameter.bucket].values->data() + parameter.offset;
                 auto average = Tensor<T>::array_type::from_shape(parameter.tensor.value().shape());
                 for (std::size_t k = 0; k < average.size(); ++k)
                     average.data()[k] = slot[k] * scale;
@@ -300,8 +350,7 @@ namespace xgrad::distributed
             if (!pass_pending_)
                 return;
             pass_pending_ = false;
-            for (auto& bucket : buckets_)   // what started (unused parameters' buckets) ends before reuse
-                bucket.request.wait();
+            wait_for_buckets();   // what started (unused parameters' buckets) ends before reuse
             if (!gradient_arrived_)
                 return;
             std::string missing;
@@ -319,9 +368,12 @@ namespace xgrad::distributed
         std::vector<Parameter> parameters_;
         std::vector<Bucket> buckets_;
         std::vector<HookHandle> hooks_;
+        std::optional<ProcessGroup> bucket_group_;                            // the communication thread's
+        std::unique_ptr<detail::CommunicationThread> communication_thread_;   // null: the hooks start the buckets
         std::size_t next_bucket_ = 0;     // the first bucket not started in this pass
         bool pass_pending_ = false;       // a forward's gradients are still to be averaged
         bool gradient_arrived_ = false;   // a hook of that pass has fired
         bool sync_enabled_ = true;        // false under no_sync()
+        double last_communication_wait_ = 0.0;
     };
 }

@@ -84,9 +84,10 @@ namespace xgrad::distributed
             check_mpi(MPI_Initialized(&initialized), "MPI_Initialized");
             if (initialized)
                 return;
-            // Collectives are called from the thread that runs backward, one at a time.
+            // DistributedDataParallel's communication thread calls MPI while the training thread may too.  An MPI
+            // that provides less still works, without that thread (detail::mpi_thread_multiple()).
             int provided = 0;
-            check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+            check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
             std::atexit([] {
                 int finalized = 0;
                 if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized)

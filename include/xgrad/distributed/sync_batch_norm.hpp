@@ -1,12 +1,16 @@
 // SyncBatchNorm: batch normalisation whose statistics are those of the global batch (every process's share),
 // as torch.nn.SyncBatchNorm, built on a differentiable all-reduce, so that its backward reduces what it must.
-// Use it where a model would have BatchNorm1d or BatchNorm2d (same parameters, buffers and state-dict names).
+// Use it where a model would have BatchNorm1d or BatchNorm2d (same parameters, buffers and state-dict names), or
+// convert a model's: model = distributed::convert_sync_batch_norm(model, group), before DistributedDataParallel
+// and the optimizer take its parameters (torch.nn.SyncBatchNorm.convert_sync_batchnorm).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "../nn/norm.hpp"
+#include "../nn/sequential.hpp"
 #include "../ops/norm.hpp"
 #include "../ops/reduce.hpp"
 #include "process_group.hpp"
@@ -89,6 +93,98 @@ namespace xgrad::distributed
         std::size_t num_features_;
         double eps_, momentum_;
     };
+}
+
+namespace xgrad::distributed
+{
+    namespace detail
+    {
+        template <class T>
+        bool is_batch_norm_to_convert(const nn::Module<T>& module)
+        {
+            return dynamic_cast<const nn::BatchNorm<T>*>(&module) && !dynamic_cast<const SyncBatchNorm<T>*>(&module);
+        }
+
+        inline std::string child_path(const std::string& path, const std::string& name)
+        {
+            return path.empty() ? name : path + "." + name;
+        }
+
+        // Whether a BatchNorm to convert is `module` or below it; its path in `found`.
+        template <class T>
+        bool holds_batch_norm(const nn::Module<T>& module, const std::string& path, std::string& found)
+        {
+            if (is_batch_norm_to_convert(module))
+            {
+                found = path;
+                return true;
+            }
+            for (const auto& [name, child] : module.named_children())
+                if (holds_batch_norm(*child, child_path(path, name), found))
+                    return true;
+            return false;
+        }
+
+        // Throws when a BatchNorm to convert sits inside a module other than nn::Sequential, before anything is
+        // converted, so that a model is converted whole or not at all.
+        template <class T>
+        void check_convertible(const nn::Module<T>& module, const std::string& path)
+        {
+            if (is_batch_norm_to_convert(module))
+                return;
+            const bool sequential = dynamic_cast<const nn::Sequential<T>*>(&module) != nullptr;
+            for (const auto& [name, child] : module.named_children())
+            {
+                std::string found;
+                if (sequential)
+                    check_convertible(*child, child_path(path, name));
+                else if (holds_batch_norm(*child, child_path(path, name), found))
+                    throw value_error("convert_sync_batch_norm: '" + found + "' is inside " + module.type_name() +
+                                      (path.empty() ? std::string() : " '" + path + "'") +
+                                      ", which is not an nn::Sequential: its forward calls the layers it holds "
+                                      "itself, so they cannot be replaced; build it with SyncBatchNorm instead");
+            }
+        }
+
+        template <class T>
+        std::shared_ptr<nn::Module<T>> convert_batch_norms(std::shared_ptr<nn::Module<T>> module,
+                                                           const ProcessGroup& group)
+        {
+            if (is_batch_norm_to_convert(*module))
+            {
+                const auto& norm = static_cast<const nn::BatchNorm<T>&>(*module);
+                auto synced = std::make_shared<SyncBatchNorm<T>>(norm.num_features(), group, norm.eps(),
+                                                                 norm.momentum(), norm.weight.defined());
+                const auto copy = [](const Tensor<T>& from, const Tensor<T>& to) { to.mutable_value() = from.value(); };
+                if (norm.weight.defined())
+                    copy(norm.weight, synced->weight), copy(norm.bias, synced->bias);
+                copy(norm.running_mean, synced->running_mean);
+                copy(norm.running_var, synced->running_var);
+                copy(norm.num_batches_tracked, synced->num_batches_tracked);
+                synced->train(norm.is_training());
+                return synced;
+            }
+            if (const auto sequence = std::dynamic_pointer_cast<nn::Sequential<T>>(module))
+                for (std::size_t i = 0; i < sequence->size(); ++i)
+                    sequence->set(i, convert_batch_norms(sequence->named_children()[i].second, group));
+            return module;
+        }
+    }
+
+    // `module` with every BatchNorm1d/BatchNorm2d replaced by a SyncBatchNorm over `group` with the same
+    // settings, parameters (values copied), running statistics and mode, as torch.nn.SyncBatchNorm's
+    // convert_sync_batchnorm: a BatchNorm itself becomes a new module (returned), and nn::Sequential containers
+    // are converted in place, at any depth.  A BatchNorm held by another kind of module is a value_error, since
+    // its forward goes on calling the layer it holds.  Every process must convert alike (SyncBatchNorm's
+    // construction is a collective); convert before DistributedDataParallel and the optimizer take the
+    // parameters.
+    template <class T>
+    std::shared_ptr<nn::Module<T>> convert_sync_batch_norm(std::shared_ptr<nn::Module<T>> module,
+                                                           const ProcessGroup& group)
+    {
+        detail::check_convertible(*module, "");
+        return detail::convert_batch_norms(std::move(module), group);
+    }
 }
 
 namespace xgrad::nn

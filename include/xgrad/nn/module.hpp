@@ -195,6 +195,16 @@ namespace xgrad::nn
         {
             return register_module(std::move(name), std::make_shared<std::decay_t<M>>(std::forward<M>(child)));
         }
+        // Puts another module in the place of the child at `index` (same name).  Only for a container whose
+        // forward goes through named_children(), as Sequential's: a module that keeps its children in members
+        // of its own would go on calling the old one.
+        void replace_module(std::size_t index, std::shared_ptr<Module> child)
+        {
+            if (index >= children_.size())
+                throw value_error(type_name() + ": no child " + std::to_string(index) + " to replace, it has " +
+                                  std::to_string(children_.size()));
+            children_[index].second = std::move(child);
+        }
 
     private:
         template <class Select>

@@ -98,6 +98,10 @@ namespace xgrad::nn
                    ", momentum=" + format_setting(momentum_) + ", affine=" + (weight.defined() ? "true" : "false");
         }
 
+        std::size_t num_features() const { return num_features_; }
+        double eps() const { return eps_; }
+        double momentum() const { return momentum_; }
+
         Tensor<T> weight, bias;                  // (C): scale and shift
         Tensor<T> running_mean, running_var;     // (C): buffers, saved in the state dict
         Tensor<T> num_batches_tracked;           // (): training batches seen, as torch's (which stores an int64)

@@ -56,6 +56,13 @@ namespace xgrad::nn
             return *this->named_children()[index].second;
         }
 
+        // model.set(1, std::make_shared<nn::Tanh<float>>()): another module in place of the one at `index`, as
+        // torch's model[1] = ... (the parameters are the new module's).
+        void set(std::size_t index, std::shared_ptr<Module<T>> module)
+        {
+            this->replace_module(index, std::move(module));
+        }
+
         std::string type_name() const override { return "Sequential"; }
     };
 
@@ -66,8 +73,7 @@ namespace xgrad::nn
 
 // The templates above, for float and double, as explicit instantiations: `extern` in compiled mode, defined
 // once by the xgrad_compiled library (config.hpp).
-#define XGRAD_NN_SEQUENTIAL_TEMPLATES(EXTERN, T)                                                                      \
-    EXTERN template class nn::Sequential<T>;
+#define XGRAD_NN_SEQUENTIAL_TEMPLATES(EXTERN, T) EXTERN template class nn::Sequential<T>;
 namespace xgrad
 {
     XGRAD_EXTERN_TEMPLATES(XGRAD_NN_SEQUENTIAL_TEMPLATES)
