@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     io::ModelStore target = store();
     const std::string text(reinterpret_cast<const char*>(data), size);
     xgrad_fuzz::expect_typed_errors([&] {
-        io::detail::write_file_atomically(target.manifest_path(), text, "fuzz");
+        io::write_file_atomically(target.manifest_path(), text, "fuzz");
         target.list();
         nn::Sequential<float> model(nn::Linear(3, 2));
         target.load_production(model);
