@@ -85,8 +85,7 @@ namespace xgrad::train
                     layers_[l].gradient_norm.push_back(parameters_[l].has_grad() ? norm(parameters_[l].grad()) : 0.0);
                     layers_[l].weight_norm.push_back(weight_norm);
                     const double kept_norm = kept_step_ + 1 == step_ ? norm(kept_[l]) : 0.0;
-                    layers_[l].update_ratio.push_back(kept_norm > 0 ? norm(xt::xarray<T>(weight - kept_[l])) / kept_norm
-                                                                    : NAN);
+                    layers_[l].update_ratio.push_back(kept_norm > 0 ? distance(weight, kept_[l]) / kept_norm : NAN);
                 }
             }
             if (std::find(options_.histogram_steps.begin(), options_.histogram_steps.end(), step_) !=
@@ -174,6 +173,18 @@ namespace xgrad::train
             double sum = 0.0;
             for (T v : values)
                 sum += static_cast<double>(v) * static_cast<double>(v);
+            return std::sqrt(sum);
+        }
+
+        // ‖a − b‖₂ of two arrays of one shape, without an array for the difference.
+        static double distance(const xt::xarray<T>& a, const xt::xarray<T>& b)
+        {
+            double sum = 0.0;
+            for (std::size_t i = 0; i < a.size(); ++i)
+            {
+                const double d = static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i]);
+                sum += d * d;
+            }
             return std::sqrt(sum);
         }
 

@@ -97,7 +97,7 @@ namespace xgrad::train
     {
         using viz::detail::xml_escape;
 
-        inline std::string fixed(double value, int decimals) { return viz::detail::fixed(value, decimals); }
+        using viz::detail::fixed;
 
         // A count with its thousands grouped: 2,048,115.
         inline std::string grouped(double value)
@@ -218,7 +218,8 @@ namespace xgrad::train
                                   " holds " + std::to_string(*bad));
         }
 
-        inline std::string evaluation_section(const ClassifierEvaluation& evaluation)
+        // `predicted`: the arg-max class of each row of the scores.
+        inline std::string evaluation_section(const ClassifierEvaluation& evaluation, const IndexArray& predicted)
         {
             const auto& scores = evaluation.scores;
             const std::size_t classes = scores.shape()[1];
@@ -226,7 +227,6 @@ namespace xgrad::train
             for (std::size_t c = names.size(); c < classes; ++c)
                 names.push_back(std::to_string(c));
 
-            const IndexArray predicted = metrics::argmax(scores);
             const metrics::ConfusionMatrix matrix(predicted, evaluation.labels, classes);
             const metrics::ClassificationReport report = metrics::classification_report(matrix);
             const double accuracy = metrics::accuracy(predicted, evaluation.labels);
@@ -380,12 +380,10 @@ pre { background: #f6f7f9; padding: 12px; border-radius: 6px; overflow-x: auto; 
             html << detail::card(fixed(last.at("loss"), 4), "training loss, last epoch");
         if (last.count("val_accuracy"))
             html << detail::card(fixed(100 * last.at("val_accuracy"), 2) + "%", "validation accuracy, last epoch");
+        const IndexArray predicted = contents.evaluation ? metrics::argmax(contents.evaluation->scores) : IndexArray();
         if (contents.evaluation)
-        {
-            const IndexArray predicted = metrics::argmax(contents.evaluation->scores);
             html << detail::card(fixed(100 * metrics::accuracy(predicted, contents.evaluation->labels), 2) + "%",
                                  "accuracy on the " + contents.evaluation->data_name);
-        }
         double seconds = 0.0, examples = 0.0;
         for (const auto& epoch : contents.timing)
         {
@@ -416,7 +414,7 @@ pre { background: #f6f7f9; padding: 12px; border-radius: 6px; overflow-x: auto; 
         html << "</section>\n";
 
         if (contents.evaluation)
-            html << detail::evaluation_section(*contents.evaluation);
+            html << detail::evaluation_section(*contents.evaluation, predicted);
         if (!contents.model_summary.empty())
             html << "<section><h2>The model</h2>\n<pre>" << xml_escape(contents.model_summary) << "</pre></section>\n";
         if (!contents.hyperparameters.empty())

@@ -778,8 +778,8 @@ namespace xgrad::viz
         if (x_range.empty() || y_range.empty())
             throw value_error("ScatterChart '" + chart.title + "': no finite points to plot");
         detail::Frame frame = detail::frame_at(0, 0, width, height, detail::legend_width(chart.group_names));
-        frame.x = detail::linear_axis(x_range.padded(false).low, x_range.padded(false).high, false);
-        frame.y = detail::linear_axis(y_range.padded(false).low, y_range.padded(false).high, false);
+        frame.x = detail::axis_over(x_range.padded(false), false, false);
+        frame.y = detail::axis_over(y_range.padded(false), false, false);
         std::ostringstream svg;
         detail::draw_axes(svg, frame, chart.title, chart.x_label, chart.y_label);
         for (std::size_t i = 0; i < chart.x.size(); ++i)
