@@ -107,7 +107,12 @@ namespace xgrad::train
                 throw value_error("GradientFlow: nothing recorded yet (record() runs after each optimizer step)");
             std::vector<double> x(steps_.begin(), steps_.end());
             const auto lines = [&](std::string title, std::string y_label, bool log_y, auto member) {
-                viz::LineChart chart{title_prefix + title, "optimizer step", std::move(y_label), {}, x, false, log_y};
+                viz::LineChart chart;
+                chart.title = title_prefix + title;
+                chart.x_label = "optimizer step";
+                chart.y_label = std::move(y_label);
+                chart.x = x;
+                chart.log_y = log_y;
                 for (std::size_t l = 0; l < layers_.size(); ++l)
                 {
                     std::vector<double> values = layers_[l].*member;
@@ -123,11 +128,11 @@ namespace xgrad::train
                 lines("Weight norm per layer", "‖W‖", false, &LayerFlow::weight_norm)};
             for (const GradientHistogram& histogram : histograms_)
             {
-                viz::LineChart chart{title_prefix + "Gradient magnitudes at step " + std::to_string(histogram.step),
-                                     "log10 |∂L/∂w| of each weight",
-                                     "share of the layer's weights",
-                                     {},
-                                     histogram.bin_centres};
+                viz::LineChart chart;
+                chart.title = title_prefix + "Gradient magnitudes at step " + std::to_string(histogram.step);
+                chart.x_label = "log10 |∂L/∂w| of each weight";
+                chart.y_label = "share of the layer's weights";
+                chart.x = histogram.bin_centres;
                 for (std::size_t l = 0; l < layers_.size(); ++l)
                 {
                     const std::string zeros = viz::detail::fixed(100 * histogram.zero_share[l], 1) + "% exactly 0";

@@ -131,13 +131,23 @@ namespace xgrad::train
         // One series of a logged value over the epochs (NaN where an epoch did not log it).
         inline viz::Series logged_series(const std::vector<Logs>& history, const std::string& key, std::string name)
         {
-            viz::Series series{std::move(name), {}, {}, {}};
+            viz::Series series = viz::Series::named(std::move(name));
             for (const auto& logs : history)
             {
                 const auto found = logs.find(key);
                 series.values.push_back(found == logs.end() ? NAN : found->second);
             }
             return series;
+        }
+
+        inline viz::LineChart epoch_chart(std::string title, std::string y_label, std::vector<viz::Series> series)
+        {
+            viz::LineChart chart;
+            chart.title = std::move(title);
+            chart.x_label = "epoch";
+            chart.y_label = std::move(y_label);
+            chart.series = std::move(series);
+            return chart;
         }
 
         // A chart per logged quantity: "loss" with "val_loss" beside it, "accuracy" with "val_accuracy", ...,
@@ -153,24 +163,22 @@ namespace xgrad::train
             {
                 if (name == "epoch" || name == "lr" || name.rfind("val_", 0) == 0)
                     continue;
-                viz::LineChart chart;
-                chart.title = name == "loss" ? "Loss" : name == "accuracy" ? "Accuracy" : name;
-                chart.x_label = "epoch";
-                chart.y_label = name == "accuracy" ? "accuracy (share correct)" : name;
-                chart.series.push_back(logged_series(history, name, "training"));
+                viz::LineChart chart = epoch_chart(name == "loss" ? "Loss" : name == "accuracy" ? "Accuracy" : name,
+                                                   name == "accuracy" ? "accuracy (share correct)" : name,
+                                                   {logged_series(history, name, "training")});
                 if (logged("val_" + name))
                     chart.series.push_back(logged_series(history, "val_" + name, "validation"));
                 charts.push_back(chart);
             }
             for (const auto& name : names)   // validation figures with no training twin
                 if (name.rfind("val_", 0) == 0 && !logged(name.substr(4)))
-                    charts.push_back({name, "epoch", name, {logged_series(history, name, "validation")}});
+                    charts.push_back(epoch_chart(name, name, {logged_series(history, name, "validation")}));
             if (logged("lr"))
             {
                 const viz::Series lr = logged_series(history, "lr", "learning rate");
                 const auto [low, high] = std::minmax_element(lr.values.begin(), lr.values.end());
                 if (*low != *high)
-                    charts.push_back({"Learning rate", "epoch", "learning rate (during the epoch)", {lr}});
+                    charts.push_back(epoch_chart("Learning rate", "learning rate (during the epoch)", {lr}));
             }
             return charts;
         }
@@ -184,7 +192,7 @@ namespace xgrad::train
         // is dropped (the first and last stay), which no eye can tell apart at the size it is drawn.
         inline viz::Series roc_series(const metrics::Curve& curve, const std::string& name)
         {
-            viz::Series series{name, {}, {}, {}};
+            viz::Series series = viz::Series::named(name);
             for (std::size_t i = 0; i < curve.x.size(); ++i)
             {
                 const bool far = series.x.empty() || std::abs(curve.x[i] - series.x.back()) > 0.002 ||
@@ -240,7 +248,9 @@ namespace xgrad::train
                     confusion.values.back().push_back(static_cast<double>(matrix.counts()(r, c)));
             }
             viz::BarChart bars{"Precision, recall and F1 per class", "class", "score (1 is perfect)", names,
-                               {{"precision", {}, {}, {}}, {"recall", {}, {}, {}}, {"F1", {}, {}, {}}}, 0.0, 1.0};
+                               {viz::Series::named("precision"), viz::Series::named("recall"), viz::Series::named("F1")},
+                               0.0,
+                               1.0};
             for (const auto& scores_of_class : report.per_class)
             {
                 bars.series[0].values.push_back(scores_of_class.precision);
@@ -404,7 +414,8 @@ pre { background: #f6f7f9; padding: 12px; border-radius: 6px; overflow-x: auto; 
             html << detail::figure(viz::to_svg({chart}), chart.title + " per epoch.");
         if (seconds > 0)
         {
-            viz::LineChart speed{"Training speed", "epoch", "examples per second", {{"training", {}, {}, {}}}};
+            viz::LineChart speed = detail::epoch_chart("Training speed", "examples per second",
+                                                       {viz::Series::named("training")});
             speed.y_min = 0.0;
             for (const auto& epoch : contents.timing)
                 speed.series[0].values.push_back(epoch.seconds > 0 ? static_cast<double>(epoch.examples) / epoch.seconds

@@ -23,6 +23,15 @@ namespace xgrad::viz
 {
     struct Series
     {
+        // A named series without values yet, or with these values at the chart's x.
+        static Series named(std::string name, std::vector<double> values = {})
+        {
+            Series series;
+            series.name = std::move(name);
+            series.values = std::move(values);
+            return series;
+        }
+
         std::string name;
         std::vector<double> values;   // plotted at x: the series' own, else the chart's, else 1, 2, ... (epochs)
         std::vector<double> spread;   // optional: a shaded band from values − spread to values + spread
